@@ -1,0 +1,3 @@
+from sensebutler.cli import main
+
+main()
