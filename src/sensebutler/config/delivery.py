@@ -1,0 +1,36 @@
+"""``delivery:`` — the queue → batch → retry → spool settings every sink shares.
+
+A sink section may carry its own ``delivery:`` block, which replaces the global one for that sink.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sensebutler.config.base import Section
+
+
+class RetryConfig(Section):
+    initial_s: float = Field(default=0.5, gt=0, le=60)
+    max_s: float = Field(default=30.0, gt=0, le=3600)
+    #: failed attempts of one batch before it (and everything behind it) goes to the spool
+    attempts_before_spool: int = Field(default=3, ge=1, le=100)
+
+
+class SpoolConfig(Section):
+    enable: bool = True
+    max_mb: float = Field(default=256, gt=0)
+    #: which records to give up when the spool is full; the other ones are kept
+    when_full: Literal["drop_oldest", "drop_newest"] = "drop_oldest"
+
+
+class DeliveryConfig(Section):
+    queue_size: int = Field(default=100_000, ge=1)
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    flush_interval_s: float = Field(default=1.0, gt=0, le=600)
+    send_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    shutdown_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    retry: RetryConfig = RetryConfig()
+    spool: SpoolConfig = SpoolConfig()

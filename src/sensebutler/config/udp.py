@@ -1,0 +1,67 @@
+"""``udp:`` — the three log4net UDP inputs (log events, user events, task events)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sensebutler.config.base import FeatureSection, Section
+from sensebutler.config.polling import UserRef
+
+
+class RateLimit(FeatureSection):
+    """Token bucket: ``per_second`` sustained, ``burst`` at once."""
+
+    per_second: float = Field(default=10_000, gt=0)
+    burst: int = Field(default=20_000, ge=1)
+
+
+class Listener(FeatureSection):
+    """Settings every UDP input shares."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=0, ge=0, le=65535)
+    #: datagrams larger than this are dropped and counted (65507 = the UDP maximum)
+    max_size: int = Field(default=65507, ge=64, le=65507)
+    #: datagrams waiting to be parsed; beyond it they are dropped and counted as ``queue_full``
+    queue_size: int = Field(default=100_000, ge=1)
+    #: kernel socket receive buffer; large buffers absorb bursts instead of dropping in the kernel
+    receive_buffer_mb: float = Field(default=16, gt=0, le=2048)
+    rate_limit: RateLimit = RateLimit()
+    #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
+    allowed_sources: list[str] = []
+    resolve_interval_s: float = Field(default=300, ge=10)
+    tags: dict[str, str] = {}
+
+
+class LogSources(Section):
+    engine: bool = True
+    proxy: bool = True
+    repository: bool = True
+    scheduler: bool = True
+    qix_perf: bool = True
+
+
+class LogEventsInput(Listener):
+    port: int = Field(default=9996, ge=0, le=65535)
+    sources: LogSources = LogSources()
+
+
+class UserEventsInput(Listener):
+    port: int = Field(default=9997, ge=0, le=65535)
+    exclude_users: list[UserRef] = []
+
+
+class Dedupe(FeatureSection):
+    enable: bool = True
+    ttl_s: float = Field(default=600, gt=0)
+
+
+class TaskEventsInput(Listener):
+    port: int = Field(default=9998, ge=0, le=65535)
+    dedupe: Dedupe = Dedupe()
+
+
+class UdpConfig(Section):
+    log_events: LogEventsInput = LogEventsInput()
+    user_events: UserEventsInput = UserEventsInput()
+    task_events: TaskEventsInput = TaskEventsInput()

@@ -1,0 +1,286 @@
+"""The one delivery mechanism every sink uses.
+
+    enqueue → bounded memory queue → batch → send (retry with exponential backoff)
+            → spool on disk while the destination is down → replay in order when it is back
+
+Order is kept: while anything waits in the spool, new records go behind it, and the spool is
+replayed from its head. Delivery is at least once: a batch whose send timed out may have arrived and
+is sent again. Every record ends in exactly one counter: ``delivered``, ``dropped[reason]``, or is
+still waiting (``queued`` in memory, ``spool_records`` on disk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sensebutler.config.delivery import DeliveryConfig
+from sensebutler.logs import RateLimitedLog
+from sensebutler.pipeline.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A send failed. ``transient`` failures are retried and spooled; the others are dropped."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Destination(Protocol):
+    """Where a sink's encoded records go (an HTTP API, a broker...)."""
+
+    name: str
+
+    async def open(self) -> None: ...
+
+    async def send(self, batch: list[bytes]) -> None:
+        """Deliver ``batch`` or raise :class:`DeliveryError`."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class DeliveryStats:
+    received: int = 0
+    delivered: int = 0
+    retried: int = 0
+    spooled: int = 0
+    dropped: Counter[str] = field(default_factory=Counter)
+    queued: int = 0
+    spool_records: int = 0
+    spool_bytes: int = 0
+    last_error: str = ""
+
+
+class Delivery:
+    def __init__(self, destination: Destination, config: DeliveryConfig, spool_path: Path | None) -> None:
+        self.destination = destination
+        self.config = config
+        self.name = destination.name
+        self.stats = DeliveryStats()
+        self._buffer: deque[bytes] = deque()
+        self._spool: Spool | None = None
+        if config.spool.enable and spool_path is not None:
+            self._spool = Spool(spool_path, int(config.spool.max_mb * 1024 * 1024), config.spool.when_full)
+        self._spool_mode = bool(self._spool and self._spool.count)
+        self._inflight: list[bytes] = []
+        self._wakeup = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._errors = RateLimitedLog(log, 30.0)
+        self._update_gauges()
+
+    # -- producer side -------------------------------------------------------------------------
+    def enqueue(self, records: list[bytes]) -> None:
+        """Accept records for delivery. Never blocks; overflow goes to the spool (or is counted)."""
+        self.stats.received += len(records)
+        if self._spool_mode or len(self._buffer) + len(records) > self.config.queue_size:
+            if self._spool is not None:
+                self._spool_mode = True
+                self._buffer.extend(records)
+                if len(self._buffer) >= self.config.batch_size or self._stopping:
+                    self._buffer_to_spool()
+            else:
+                room = max(0, self.config.queue_size - len(self._buffer))
+                self._buffer.extend(records[:room])
+                self._drop("queue_full", len(records) - room)
+        else:
+            self._buffer.extend(records)
+        if len(self._buffer) >= self.config.batch_size:
+            self._wakeup.set()
+        self.stats.queued = len(self._buffer)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._spool_mode:
+            log.info(
+                "%s: %d record(s) waiting in the spool from an earlier run; replaying",
+                self.name,
+                self.stats.spool_records,
+            )
+        self._task = asyncio.create_task(self._run(), name=f"delivery:{self.name}")
+
+    async def stop(self) -> None:
+        """Flush what is queued within ``shutdown_timeout_s``; spool whatever could not be sent."""
+        self._stopping = True
+        self._stop_requested.set()
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.config.shutdown_timeout_s)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            except Exception:  # the worker must not take shutdown down with it
+                log.exception("%s: delivery worker failed", self.name)
+        self._save_leftovers()
+        if self._spool is not None:
+            self._spool.close()
+        self._update_gauges()
+
+    def _save_leftovers(self) -> None:
+        leftovers = self._inflight + list(self._buffer)
+        self._inflight = []
+        self._buffer.clear()
+        if not leftovers:
+            return
+        if self._spool is not None:
+            self._to_spool(leftovers)
+            log.info("%s: %d record(s) kept in the spool for the next start", self.name, len(leftovers))
+        else:
+            self._drop("shutdown", len(leftovers))
+
+    # -- worker ------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        backoff = self.config.retry.initial_s
+        while True:
+            if self._spool_mode:
+                if self._stopping:
+                    self._buffer_to_spool()
+                    return
+                sent = await self._replay_step()
+                if sent:
+                    backoff = self.config.retry.initial_s
+                elif self._spool_mode:
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self.config.retry.max_s)
+                continue
+            batch = await self._next_batch()
+            if not batch:
+                if self._stopping:
+                    return
+                continue
+            await self._deliver(batch)
+
+    async def _next_batch(self) -> list[bytes]:
+        if not self._buffer and not self._stopping:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        deadline = time.monotonic() + self.config.flush_interval_s
+        while len(self._buffer) < self.config.batch_size and not self._stopping and not self._spool_mode:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+        if self._spool_mode:
+            return []
+        count = min(len(self._buffer), self.config.batch_size)
+        batch = [self._buffer.popleft() for _ in range(count)]
+        self.stats.queued = len(self._buffer)
+        return batch
+
+    async def _deliver(self, batch: list[bytes]) -> None:
+        self._inflight = batch
+        delay = self.config.retry.initial_s
+        attempts = 1 if self._stopping else self.config.retry.attempts_before_spool
+        for attempt in range(1, attempts + 1):
+            error = await self._send(batch)
+            if error is None:
+                self.stats.delivered += len(batch)
+                self._inflight = []
+                return
+            if not error.transient:
+                self._drop("rejected", len(batch))
+                self._inflight = []
+                return
+            if attempt < attempts:
+                self.stats.retried += 1
+                await self._sleep(delay)
+                delay = min(delay * 2, self.config.retry.max_s)
+        self._inflight = []
+        if self._spool is None:
+            self._drop("destination_down", len(batch))
+            return
+        # destination down: this batch, then everything queued behind it, waits on disk in order
+        self._spool_mode = True
+        self._to_spool(batch + list(self._buffer))
+        self._buffer.clear()
+        log.warning("%s: destination unavailable (%s); spooling to disk", self.name, self.stats.last_error)
+
+    async def _replay_step(self) -> bool:
+        """Send the spool's oldest batch; True when it was delivered (or rejected and removed)."""
+        assert self._spool is not None
+        self._buffer_to_spool()
+        rows = await asyncio.to_thread(self._spool.peek, self.config.batch_size)
+        if not rows:
+            self._spool_mode = False
+            log.info("%s: spool replayed; delivering directly again", self.name)
+            return True
+        batch = [data for _, data in rows]
+        error = await self._send(batch)
+        if error is not None and error.transient:
+            self.stats.retried += 1
+            return False
+        await asyncio.to_thread(self._spool.remove_through, rows[-1][0])
+        if error is None:
+            self.stats.delivered += len(batch)
+        else:
+            self._drop("rejected", len(batch))
+        self._update_gauges()
+        return True
+
+    async def _send(self, batch: list[bytes]) -> DeliveryError | None:
+        try:
+            await asyncio.wait_for(self.destination.send(batch), self.config.send_timeout_s)
+            return None
+        except DeliveryError as exc:
+            error = exc
+        except TimeoutError:
+            error = DeliveryError(f"send timed out after {self.config.send_timeout_s:g} s")
+        except (OSError, ConnectionError) as exc:
+            error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a destination bug must not kill delivery; keep the data
+            log.exception("%s: unexpected error while sending", self.name)
+            error = DeliveryError(f"{type(exc).__name__}: {exc}")
+        self.stats.last_error = str(error)
+        level = logging.WARNING if error.transient else logging.ERROR
+        self._errors.log(level, "send", "%s: send of %d record(s) failed: %s", self.name, len(batch), error)
+        return error
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _buffer_to_spool(self) -> None:
+        if self._buffer:
+            records = list(self._buffer)
+            self._buffer.clear()
+            self._to_spool(records)
+
+    def _to_spool(self, records: list[bytes]) -> None:
+        assert self._spool is not None
+        stored, dropped = self._spool.append(records)
+        self.stats.spooled += stored
+        if dropped:
+            self._drop("spool_full", dropped)
+        self._update_gauges()
+
+    def _drop(self, reason: str, count: int) -> None:
+        if count <= 0:
+            return
+        self.stats.dropped[reason] += count
+        self._errors.log(
+            logging.WARNING, f"drop:{reason}", "%s: dropped %d record(s): %s", self.name, count, reason
+        )
+
+    def _update_gauges(self) -> None:
+        self.stats.queued = len(self._buffer)
+        if self._spool is not None:
+            self.stats.spool_records = self._spool.count
+            self.stats.spool_bytes = self._spool.bytes
+
+    async def _sleep(self, seconds: float) -> None:
+        """Back off (with ±20 % jitter) unless shutdown wakes us."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop_requested.wait(), seconds * random.uniform(0.8, 1.2))

@@ -1,0 +1,86 @@
+"""What every sink is, and the common kind that delivers encoded records through :class:`Delivery`.
+
+A sink maps the canonical event to its destination's format (line protocol, MQTT message, New
+Relic payload). Encoding must be cheap and total: an event that cannot be encoded is counted as
+dropped (``encode_error``) and logged, never raised into the source.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+
+from sensebutler.config.delivery import DeliveryConfig
+from sensebutler.events import Event
+from sensebutler.logs import RateLimitedLog
+from sensebutler.pipeline.delivery import Delivery, DeliveryStats, Destination
+
+log = logging.getLogger(__name__)
+
+
+class Sink(ABC):
+    name: str
+    #: the event kinds this sink receives (set by the app from config and what the sink supports)
+    kinds: frozenset[str]
+
+    @abstractmethod
+    def submit(self, event: Event) -> None:
+        """Take an event; must not block and must not raise."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open connections, bind listeners."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Flush and release everything within the configured shutdown timeout."""
+
+    def stats(self) -> DeliveryStats | None:
+        """Delivery counters, for sinks that deliver (None for pull sinks such as Prometheus)."""
+        return None
+
+
+class DeliverySink(Sink):
+    """A sink whose destination receives encoded records through the shared delivery mechanism."""
+
+    def __init__(
+        self,
+        name: str,
+        kinds: Iterable[str],
+        destination: Destination,
+        delivery: DeliveryConfig,
+        spool_dir: Path | None,
+    ) -> None:
+        self.name = name
+        self.kinds = frozenset(kinds)
+        self.destination = destination
+        spool_path = spool_dir / f"{name}.sqlite" if spool_dir is not None else None
+        self.delivery = Delivery(destination, delivery, spool_path)
+        self._encode_errors = RateLimitedLog(log, 60.0)
+
+    @abstractmethod
+    def encode(self, event: Event) -> Iterable[bytes]:
+        """The destination records for one event (may be none)."""
+
+    def submit(self, event: Event) -> None:
+        try:
+            records = list(self.encode(event))
+        except Exception as exc:
+            self.delivery.stats.dropped["encode_error"] += 1
+            self._encode_errors.log(
+                logging.ERROR, type(event).__name__, "%s: cannot encode %s: %r", self.name, event.kind, exc
+            )
+            return
+        if records:
+            self.delivery.enqueue(records)
+
+    async def start(self) -> None:
+        await self.destination.open()
+        await self.delivery.start()
+
+    async def stop(self) -> None:
+        await self.delivery.stop()
+        await self.destination.close()
+
+    def stats(self) -> DeliveryStats:
+        return self.delivery.stats

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from sensebutler.config.delivery import DeliveryConfig
+from sensebutler.pipeline.delivery import Delivery
+from tests.pipeline.flaky import FlakyDestination
+
+
+def fast_config(**overrides: object) -> DeliveryConfig:
+    base: dict[str, object] = {
+        "batch_size": 50,
+        "flush_interval_s": 0.02,
+        "retry": {"initial_s": 0.01, "max_s": 0.05, "attempts_before_spool": 3},
+        "shutdown_timeout_s": 2.0,
+    }
+    base.update(overrides)
+    return DeliveryConfig.model_validate(base)
+
+
+def records(n: int, start: int = 0, size: int = 0) -> list[bytes]:
+    return [f"record-{i:06d}".encode().ljust(size, b".") for i in range(start, start + n)]
+
+
+def assert_accounted(delivery: Delivery) -> None:
+    s = delivery.stats
+    assert s.received == s.delivered + sum(s.dropped.values()) + s.queued + s.spool_records
+
+
+async def test_all_delivered_in_order_when_up(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    delivery = Delivery(dest, fast_config(), tmp_path / "spool.sqlite")
+    await delivery.start()
+    for i in range(0, 1000, 7):
+        delivery.enqueue(records(7, i))
+    await dest.wait_for(1001)
+    await delivery.stop()
+    assert dest.received == records(1001)
+    assert delivery.stats.delivered == 1001
+    assert delivery.stats.spooled == 0
+    assert not delivery.stats.dropped
+    assert_accounted(delivery)
+
+
+async def test_destination_down_then_back_delivers_everything_in_order(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    delivery = Delivery(dest, fast_config(), tmp_path / "spool.sqlite")
+    await delivery.start()
+    n = 2000
+    for i in range(0, n, 10):
+        delivery.enqueue(records(10, i))
+        if i % 200 == 0:
+            await asyncio.sleep(0.01)  # events keep arriving while the destination is down
+    await asyncio.sleep(0.2)
+    assert dest.received == []
+    assert delivery.stats.spool_records > 0
+    dest.down = False
+    await dest.wait_for(n)
+    await asyncio.sleep(0.05)
+    await delivery.stop()
+    assert dest.received == records(n)  # every record once, in arrival order
+    s = delivery.stats
+    assert s.delivered == n
+    assert s.spooled == n  # everything that arrived while down waited on disk
+    assert s.retried >= 2
+    assert not s.dropped
+    assert s.spool_records == 0
+    assert_accounted(delivery)
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "drop_newest"])
+async def test_spool_full_keeps_what_the_policy_says_and_counts_drops(tmp_path: Path, policy: str) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    size = 100
+    capacity_records = 30
+    config = fast_config(spool={"max_mb": capacity_records * size / 1024 / 1024, "when_full": policy})
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    n = 200
+    for i in range(0, n, 10):
+        delivery.enqueue(records(10, i, size))
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.2)
+    await delivery.stop()  # everything not sent is now on disk or counted as dropped
+    s = delivery.stats
+    assert s.spool_records == capacity_records
+    assert s.dropped["spool_full"] == n - capacity_records
+    assert_accounted(delivery)
+
+    dest.down = False
+    replay = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await replay.start()
+    await dest.wait_for(capacity_records)
+    await replay.stop()
+    expected = records(capacity_records, n - capacity_records, size) if policy == "drop_oldest" else records(
+        capacity_records, 0, size
+    )
+    assert dest.received == expected
+
+
+async def test_shutdown_with_pending_batch_is_flushed_when_destination_is_up(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    config = fast_config(batch_size=10_000, flush_interval_s=60)  # nothing would be sent before stop
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(321))
+    await asyncio.sleep(0.05)
+    assert dest.received == []
+    await delivery.stop()
+    assert dest.received == records(321)
+    assert delivery.stats.delivered == 321
+    assert_accounted(delivery)
+
+
+async def test_shutdown_with_pending_batch_is_spooled_when_destination_is_down(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    config = fast_config(batch_size=10_000, flush_interval_s=60)
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(321))
+    await delivery.stop()
+    assert dest.received == []
+    assert delivery.stats.spool_records == 321
+    assert not delivery.stats.dropped
+
+    dest.down = False
+    after_restart = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await after_restart.start()
+    await dest.wait_for(321)
+    await after_restart.stop()
+    assert dest.received == records(321)
+
+
+async def test_shutdown_is_bounded_when_a_send_hangs(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.hang_s = 30
+    config = fast_config(shutdown_timeout_s=0.3, send_timeout_s=60)
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(20))
+    await asyncio.sleep(0.1)  # the batch is now in flight, hanging
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await delivery.stop()
+    assert loop.time() - started < 2
+    assert delivery.stats.spool_records == 20  # the in-flight batch was kept, not lost
+    assert_accounted(delivery)
+
+
+async def test_rejected_batches_are_dropped_and_counted(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.reject = True
+    delivery = Delivery(dest, fast_config(), tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(30))
+    await asyncio.sleep(0.2)
+    await delivery.stop()
+    assert delivery.stats.dropped["rejected"] == 30
+    assert delivery.stats.spool_records == 0
+    assert_accounted(delivery)
+
+
+async def test_memory_queue_overflow_goes_to_spool_not_lost(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.hang_s = 0.2  # a slow destination
+    config = fast_config(queue_size=100, batch_size=50)
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    for i in range(0, 1000, 25):
+        delivery.enqueue(records(25, i))
+    dest.hang_s = 0
+    await dest.wait_for(1000)
+    await delivery.stop()
+    assert dest.received == records(1000)
+    assert delivery.stats.spooled > 0
+    assert not delivery.stats.dropped
+
+
+async def test_without_spool_overflow_is_dropped_and_counted() -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    config = fast_config(queue_size=100, spool={"enable": False})
+    delivery = Delivery(dest, config, None)
+    await delivery.start()
+    for i in range(0, 500, 50):
+        delivery.enqueue(records(50, i))
+    await asyncio.sleep(0.3)
+    await delivery.stop()
+    s = delivery.stats
+    assert s.delivered == 0
+    assert s.dropped["queue_full"] > 0
+    assert s.dropped["queue_full"] + s.dropped["destination_down"] + s.dropped["shutdown"] == 500
+    assert_accounted(delivery)
