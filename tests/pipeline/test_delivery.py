@@ -97,8 +97,10 @@ async def test_spool_full_keeps_what_the_policy_says_and_counts_drops(tmp_path: 
     await replay.start()
     await dest.wait_for(capacity_records)
     await replay.stop()
-    expected = records(capacity_records, n - capacity_records, size) if policy == "drop_oldest" else records(
-        capacity_records, 0, size
+    expected = (
+        records(capacity_records, n - capacity_records, size)
+        if policy == "drop_oldest"
+        else records(capacity_records, 0, size)
     )
     assert dest.received == expected
 

@@ -124,8 +124,10 @@ class _LineIndex:
                     self._lines[(*path, index)] = pos[0] + 1
                 self._walk(item, (*path, index))
 
-    def line(self, path: Path_) -> int | None:
-        """Line of ``path`` or of its nearest ancestor that is in the file."""
+    def line(self, path: Path_, *, exact: bool = False) -> int | None:
+        """Line of ``path`` or (unless ``exact``) of its nearest ancestor that is in the file."""
+        if exact:
+            return self._lines.get(path)
         while path:
             if path in self._lines:
                 return self._lines[path]
@@ -208,7 +210,7 @@ def _problems_from_validation(exc: ValidationError, lines: _LineIndex) -> Iterat
                 yield ConfigProblem(
                     _dotted(field_path),
                     "required while enable is true",
-                    lines.line(field_path),
+                    lines.line(field_path, exact=True) or lines.line((*loc, "enable")),
                     f"set {field} or switch the section off with enable: false",
                 )
             continue

@@ -1,0 +1,111 @@
+"""The composition root: builds what the configuration enables, runs it, shuts it down.
+
+Order matters: sinks start before sources (nothing is published into a closed sink) and stop after
+them (everything a source produced is flushed or spooled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sensebutler import __version__
+from sensebutler.config import Config
+from sensebutler.pipeline.router import Router
+from sensebutler.sinks.base import Sink
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """Anything the app starts and stops: a poller, a UDP listener, an HTTP endpoint."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class StartupError(Exception):
+    """A component could not start (port in use, unreadable certificate, ...)."""
+
+
+@dataclass
+class Runtime:
+    """What a builder needs: the config, the router to publish to, and where state lives."""
+
+    config: Config
+    router: Router
+    state_dir: Path
+    components: list[Component] = field(default_factory=list)
+
+
+SinkBuilder = Callable[[Runtime], list[Sink]]
+SourceBuilder = Callable[[Runtime], list[Component]]
+
+#: feature builders, in start order; each returns nothing when its feature is disabled
+SINK_BUILDERS: list[SinkBuilder] = []
+SOURCE_BUILDERS: list[SourceBuilder] = []
+
+
+def build(config: Config) -> Runtime:
+    state_dir = Path(config.state.dir)
+    runtime = Runtime(config=config, router=Router(), state_dir=state_dir)
+    for build_sinks in SINK_BUILDERS:
+        for sink in build_sinks(runtime):
+            runtime.router.add(sink)
+    for build_sources in SOURCE_BUILDERS:
+        runtime.components.extend(build_sources(runtime))
+    return runtime
+
+
+async def run(
+    config: Config, stop: asyncio.Event, *, ready: Callable[[Runtime], Awaitable[None]] | None = None
+) -> None:
+    """Run until ``stop`` is set; raise :class:`StartupError` if something cannot start."""
+    try:
+        Path(config.state.dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create the state directory {config.state.dir!r}: {exc}") from exc
+    runtime = build(config)
+    started: list[Sink | Component] = []
+    try:
+        for item in [*runtime.router.sinks, *runtime.components]:
+            try:
+                await item.start()
+            except StartupError:
+                raise
+            except Exception as exc:
+                raise StartupError(f"{item.name} could not start: {exc}") from exc
+            started.append(item)
+        _announce(runtime)
+        if ready is not None:
+            await ready(runtime)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        # sources first, then sinks, each in reverse start order
+        for item in reversed(started):
+            try:
+                await item.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", item.name)
+    log.info("stopped")
+
+
+def _announce(runtime: Runtime) -> None:
+    log.info("sensebutler %s started (state in %s)", __version__, runtime.state_dir.resolve())
+    if not runtime.router.sinks and not runtime.components:
+        log.warning(
+            "nothing is enabled in the configuration: sensebutler has nothing to do and idles until stopped"
+        )
+        return
+    for sink in runtime.router.sinks:
+        log.info("sink %s receives: %s", sink.name, ", ".join(sorted(sink.kinds)) or "-")
+    for component in runtime.components:
+        log.info("running %s", component.name)
