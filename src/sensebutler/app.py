@@ -9,40 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from sensebutler import __version__
 from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
+from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
 
 log = logging.getLogger(__name__)
-
-
-class Component(Protocol):
-    """Anything the app starts and stops: a poller, a UDP listener, an HTTP endpoint."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class StartupError(Exception):
-    """A component could not start (port in use, unreadable certificate, ...)."""
-
-
-@dataclass
-class Runtime:
-    """What a builder needs: the config, the router to publish to, and where state lives."""
-
-    config: Config
-    router: Router
-    state_dir: Path
-    components: list[Component] = field(default_factory=list)
 
 
 SinkBuilder = Callable[[Runtime], list[Sink]]

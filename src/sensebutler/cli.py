@@ -19,10 +19,10 @@ import typer
 from ruamel.yaml import YAML
 
 from sensebutler import __version__
-from sensebutler.app import StartupError
 from sensebutler.app import run as run_app
 from sensebutler.config import Config, ConfigError, load_config, secret_values
 from sensebutler.logs import setup_logging
+from sensebutler.runtime import StartupError
 
 EXIT_CONFIG = 1
 EXIT_STARTUP = 3

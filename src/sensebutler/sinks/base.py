@@ -84,3 +84,17 @@ class DeliverySink(Sink):
 
     def stats(self) -> DeliveryStats:
         return self.delivery.stats
+
+
+def kinds_for(sink_name: str, configured: list[str], supported: Iterable[str]) -> frozenset[str]:
+    """The event kinds a sink receives: what its ``events:`` lists, or everything it supports."""
+    supported_set = frozenset(supported)
+    if not configured:
+        return supported_set
+    unknown = sorted(set(configured) - supported_set)
+    if unknown:
+        raise ValueError(
+            f"{sink_name}.events lists {', '.join(unknown)}, which this sink cannot take "
+            f"(it takes: {', '.join(sorted(supported_set))})"
+        )
+    return frozenset(configured)

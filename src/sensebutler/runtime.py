@@ -1,0 +1,34 @@
+"""What every feature builder gets: the config, the router to publish to, where state lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sensebutler.config import Config
+from sensebutler.pipeline.router import Router
+
+
+class Component(Protocol):
+    """Anything the app starts and stops: a poller, a UDP listener, an HTTP endpoint."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class StartupError(Exception):
+    """A component could not start (port in use, unreadable certificate, ...)."""
+
+
+@dataclass
+class Runtime:
+    """What a builder needs: the config, the router to publish to, and where state lives."""
+
+    config: Config
+    router: Router
+    state_dir: Path
+    components: list[Component] = field(default_factory=list)
