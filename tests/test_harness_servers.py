@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import signal
 import smtplib
+import socket
 import ssl
 import sys
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ import prometheus_client
 import pytest
 import redis
 
-from tests.fixtures.net import LOOPBACK, free_tcp_port, port_accepts, wait_for_port
+from tests.fixtures.net import LOOPBACK, free_tcp_port, free_udp_port, port_accepts, wait_for_port
 from tests.fixtures.servers import (
     HttpReceiver,
     InfluxdServer,
@@ -30,6 +32,7 @@ from tests.fixtures.servers import (
     ServerProcess,
     ServerStartError,
     SmtpServer,
+    TlsFiles,
     require_binary,
     unique_name,
 )
@@ -54,6 +57,44 @@ def test_startup_failure_reports_log_tail(tmp_path: Path) -> None:
     with pytest.raises(ServerStartError, match=r"exited with code 3[\s\S]*config rejected: bad line 3"):
         process.start()
     assert not process.running
+
+
+def test_server_never_ready_is_stopped_and_reported(tmp_path: Path) -> None:
+    process = ServerProcess(
+        "sleeper",
+        [sys.executable, "-c", "print('listening nowhere', flush=True); import time; time.sleep(60)"],
+        tmp_path / "sleeper.log",
+        ready=lambda: False,
+        startup_timeout=0.5,
+    )
+    with pytest.raises(ServerStartError, match=r"not ready after 0.5s[\s\S]*listening nowhere"):
+        process.start()
+    assert not process.running
+
+
+def test_stop_kills_a_server_that_ignores_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "stubborn.log"
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ignoring SIGTERM', flush=True); time.sleep(60)"
+    )
+    process = ServerProcess(
+        "stubborn",
+        [sys.executable, "-c", script],
+        log,
+        ready=lambda: "ignoring SIGTERM" in log.read_text().splitlines(),
+    )
+    process.start()
+    assert process.running
+    assert process.stop(timeout=0.5) == -signal.SIGKILL
+    assert not process.running
+
+
+def test_free_ports_can_be_bound() -> None:
+    for kind, port in ((socket.SOCK_STREAM, free_tcp_port()), (socket.SOCK_DGRAM, free_udp_port())):
+        assert 1024 <= port <= 65535
+        with socket.socket(socket.AF_INET, kind) as sock:
+            sock.bind((LOOPBACK, port))
 
 
 # ----------------------------------------------------------------------------------------- influxd
@@ -125,7 +166,10 @@ async def test_mqtt_collector_times_out_when_nothing_arrives(mosquitto: Mosquitt
 
 async def test_mosquitto_restart_on_same_port(mosquitto_factory: Callable[[], MosquittoServer]) -> None:
     broker = mosquitto_factory()
-    broker.stop()
+    async with MqttCollector(broker.host, broker.port, "again/#") as orphan:
+        broker.stop()
+        with pytest.raises(ConnectionError, match="lost its broker"):
+            await orphan.wait_for(1)
     assert not port_accepts(broker.port)
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(broker.host, broker.port, timeout=2):
@@ -181,6 +225,7 @@ async def test_smtp_server_receives_email(smtp_server: SmtpServer) -> None:
     assert received.mail_from == "butler@example.com"
     assert received.rcpt_tos == ["admin@example.com", "ops@example.com"]
     assert received.message["Subject"] == "Reload failed: Sales"
+    assert b"Subject: Reload failed: Sales\r\n" in received.raw
     assert received.message.get_content() == "Reload of app 'Sales' failed.\n"
     assert received.login is None
 
@@ -190,9 +235,10 @@ async def test_smtp_wait_for_times_out(smtp_server: SmtpServer) -> None:
         await smtp_server.wait_for(1, timeout=0.2)
 
 
-async def test_smtp_server_tls_requires_starttls_and_auth(smtp_server_tls: SmtpServer) -> None:
-    assert smtp_server_tls.ca_cert_path is not None
-    ca_cert = str(smtp_server_tls.ca_cert_path)
+async def test_smtp_server_tls_requires_starttls_and_auth(
+    smtp_server_tls: SmtpServer, tls_files: TlsFiles
+) -> None:
+    assert smtp_server_tls.ca_cert_path == tls_files.ca_cert_path
 
     def send_without_tls() -> None:
         with smtplib.SMTP(smtp_server_tls.host, smtp_server_tls.port, timeout=5) as client:
@@ -200,7 +246,7 @@ async def test_smtp_server_tls_requires_starttls_and_auth(smtp_server_tls: SmtpS
 
     def send_with_tls() -> None:
         with smtplib.SMTP(smtp_server_tls.host, smtp_server_tls.port, timeout=5) as client:
-            client.starttls(context=ssl.create_default_context(cafile=ca_cert))
+            client.starttls(context=tls_files.client_context())
             client.login(smtp_server_tls.username, smtp_server_tls.password)
             client.send_message(_email("over TLS"))
 
