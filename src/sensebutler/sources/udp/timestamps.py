@@ -1,0 +1,78 @@
+"""Timestamps as log4net and Qlik's converters write them.
+
+* ``%longIso8601date`` (Qlik's ``Iso8601TimeOffsetPatternConverter``): local time with its UTC offset,
+  compact ``20211109T153726.028+0200``; the hyphenated ``2021-11-09T15:37:26.028+02:00`` (or ``+0200``)
+  is accepted as well. Any offset, negative ones included (Butler SOS blanks those), ``Z``, and an
+  optional fraction of 1–9 digits.
+* ``%date``: local time without an offset, ``2021-11-09 15:37:26,028``.
+
+Both checks are memoised: every datagram logged in the same millisecond carries the same strings.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+_FRACTION_AND_OFFSET = r"(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)"
+_HYPHENATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})" + _FRACTION_AND_OFFSET, re.ASCII)
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})" + _FRACTION_AND_OFFSET, re.ASCII)
+_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:,\d{1,9})?", re.ASCII)
+
+_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
+_CACHE_SIZE = 4096
+_LONGEST = 40  # longer strings are no timestamp; they are rejected before reaching (and filling) a cache
+
+
+def _offset_seconds(offset: str) -> int | None:
+    if offset == "Z":
+        return 0
+    hours = int(offset[1:3])
+    minutes = int(offset[-2:]) if len(offset) > 3 else 0
+    if hours > 23 or minutes > 59:
+        return None
+    seconds = hours * 3600 + minutes * 60
+    return -seconds if offset[0] == "-" else seconds
+
+
+def instant_ns(text: str) -> int | None:
+    """Nanoseconds since the epoch (UTC) for an ISO 8601 timestamp with an offset, else ``None``."""
+    return _instant_ns(text) if len(text) <= _LONGEST else None
+
+
+def is_local_timestamp(text: str) -> bool:
+    """``%date`` form (or an ISO form with offset, which some appenders put there)."""
+    return len(text) <= _LONGEST and _is_local_timestamp(text)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _instant_ns(text: str) -> int | None:
+    match = _COMPACT.fullmatch(text) or _HYPHENATED.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    offset_s = _offset_seconds(offset)
+    if offset_s is None:
+        return None
+    try:
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return None
+    seconds = (local - _EPOCH) // _SECOND - offset_s
+    return seconds * 1_000_000_000 + (int(fraction.ljust(9, "0")) if fraction else 0)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _is_local_timestamp(text: str) -> bool:
+    if _LOCAL.fullmatch(text):
+        try:
+            datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return False
+        return True
+    return _instant_ns(text) is not None
+
+
+__all__ = ["instant_ns", "is_local_timestamp"]
