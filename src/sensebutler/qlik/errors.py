@@ -1,0 +1,74 @@
+"""The one error every Qlik call raises: what failed (host, endpoint) and a category for counters.
+
+Categories are a small fixed set so they can label metrics: ``timeout``, ``connection_refused``,
+``connection_error`` (reset, unreachable), ``dns_error``, ``tls_error`` (handshake failed or the
+server refused our client certificate), ``http_4xx``, ``http_5xx``, ``http_status`` (any other
+non-success status), ``bad_response`` (not the JSON shape the endpoint documents).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from typing import Literal
+
+import httpx
+
+Category = Literal[
+    "timeout",
+    "connection_refused",
+    "connection_error",
+    "dns_error",
+    "tls_error",
+    "http_4xx",
+    "http_5xx",
+    "http_status",
+    "bad_response",
+]
+
+
+class QlikError(Exception):
+    """A Qlik Sense call that did not produce the expected answer."""
+
+    def __init__(
+        self, category: Category, host: str, endpoint: str, detail: str, *, status: int | None = None
+    ) -> None:
+        super().__init__(f"{endpoint} on {host}: {detail} ({category})")
+        self.category: Category = category
+        self.host = host
+        self.endpoint = endpoint
+        self.detail = detail
+        self.status = status
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def transport_error(exc: Exception, host: str, endpoint: str, timeout_s: float) -> QlikError:
+    """Classify an httpx transport failure (or a timeout) by what the socket layer reported."""
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+        return QlikError("timeout", host, endpoint, f"no answer within {timeout_s:g} s")
+    causes = _causes(exc)
+    tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+    if tls is not None:
+        reason = getattr(tls, "reason", None) or getattr(tls, "verify_message", None) or str(tls)
+        return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}")
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return QlikError("connection_refused", host, endpoint, "connection refused")
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return QlikError("dns_error", host, endpoint, "host name does not resolve")
+    detail = str(exc) or type(exc).__name__
+    return QlikError("connection_error", host, endpoint, detail)
+
+
+def status_error(status: int, host: str, endpoint: str, body: bytes) -> QlikError:
+    category: Category = "http_4xx" if 400 <= status < 500 else "http_5xx" if status >= 500 else "http_status"
+    text = body[:200].decode("utf-8", "replace").strip()
+    detail = f"HTTP {status}" + (f": {text}" if text else "")
+    return QlikError(category, host, endpoint, detail, status=status)
