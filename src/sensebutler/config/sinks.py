@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
@@ -76,8 +76,38 @@ class InfluxDbSink(SinkSection):
 
 
 class PrometheusSink(FeatureSection):
+    """``GET /metrics`` for Prometheus to scrape (pull: no delivery queue, no spool)."""
+
     host: str = "127.0.0.1"
+    #: 0 = any free port (the bound port is logged)
     port: int = Field(default=9842, ge=0, le=65535)
+    events: list[str] = []
+    #: a server's series disappear when no sample came for this long; 0 = 3 × its polling interval
+    stale_after_s: float = Field(default=0, ge=0)
+
+
+class MqttTopic(Section):
+    enable: bool = True
+    topic: str = Field(min_length=1)
+
+
+class MqttUserEventTopics(Section):
+    """Butler SOS ``userEvents.sendToMQTT.postTo``: every event, and one topic per command."""
+
+    everything: MqttTopic = MqttTopic(topic="qliksense/userevent")
+    session_start: MqttTopic = MqttTopic(topic="qliksense/userevent/session/start")
+    session_stop: MqttTopic = MqttTopic(topic="qliksense/userevent/session/stop")
+    connection_open: MqttTopic = MqttTopic(topic="qliksense/userevent/connection/open")
+    connection_close: MqttTopic = MqttTopic(topic="qliksense/userevent/connection/close")
+
+
+class MqttLogEventTopics(Section):
+    """Butler SOS ``logEvents.sendToMQTT``: ``topic`` itself and/or ``topic/<subsystem path>``."""
+
+    topic: str = Field(default="qliksense/logevent", min_length=1)
+    publish_to_topic: bool = True
+    #: ``System.Scheduler.Slave`` → ``<topic>/system/scheduler/slave``
+    publish_to_subsystem_topics: bool = True
 
 
 class MqttSink(SinkSection):
@@ -86,21 +116,28 @@ class MqttSink(SinkSection):
     tls: TlsClient = TlsClient()
     username: str = ""
     password: SecretStr | None = None
+    #: empty = ``sensebutler-<hostname>-<pid>``
     client_id: str = ""
+    keepalive_s: int = Field(default=60, ge=5, le=65535)
     qos: Literal[0, 1, 2] = 1
     retain: bool = False
-    #: Butler SOS ``mqttConfig.baseTopic``: health and session topics live below it
+    #: Butler SOS ``mqttConfig.baseTopic``: health and session topics are ``<base_topic><host>/...``
     base_topic: str = "butler-sos/"
-    log_events_topic: str = "qliksense/logevent"
-    log_events_subsystem_topics: bool = True
-    user_events_topic: str = "qliksense/userevent"
-    user_events_command_topics: bool = True
+    log_events: MqttLogEventTopics = MqttLogEventTopics()
+    user_events: MqttUserEventTopics = MqttUserEventTopics()
+    #: sensebutler's own metrics, as one JSON document on ``<self_metrics_topic>/<instance>``
+    self_metrics_topic: str = Field(default="sensebutler/self", min_length=1)
 
 
 class NewRelicAccount(Section):
-    name: str
-    account_id: str
+    name: str = Field(min_length=1, pattern=r"^[^\r\n]+$")
+    account_id: str = Field(pattern=r"^[0-9]+$")
     insert_api_key: SecretStr
+
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _number_is_fine(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class NewRelicRouting(Section):
@@ -113,13 +150,61 @@ class NewRelicRouting(Section):
     user_events: list[str] = []
 
 
+class NewRelicMetricGroups(Section):
+    """Which health metrics are sent (Butler SOS ``newRelic.metric.dynamic.*.enable``)."""
+
+    memory: bool = True
+    cpu: bool = True
+    calls: bool = True
+    selections: bool = True
+    sessions: bool = True
+    users: bool = True
+    saturated: bool = True
+    doc_count: bool = True
+    cache: bool = True
+
+
+class NewRelicLogEvents(Section):
+    """Which log events become ``qs_logEvent`` (Butler SOS ``logEvents.sendToNewRelic.source``)."""
+
+    sources: list[Literal["engine", "proxy", "repository", "scheduler"]] = [
+        "engine",
+        "proxy",
+        "repository",
+        "scheduler",
+    ]
+    levels: list[Literal["warn", "error", "fatal"]] = ["warn", "error", "fatal"]
+
+
 class NewRelicSink(SinkSection):
     accounts: list[NewRelicAccount] = []
     metric_url: str = "https://metric-api.eu.newrelic.com/metric/v1"
     event_url: str = "https://insights-collector.eu01.nr-data.net"
+    timeout_s: float = Field(default=10.0, gt=0, le=600)
     headers: dict[str, str] = {}
     static_attributes: dict[str, str] = {}
     routing: NewRelicRouting = NewRelicRouting()
+    metric_groups: NewRelicMetricGroups = NewRelicMetricGroups()
+    log_events: NewRelicLogEvents = NewRelicLogEvents()
     #: hash user names in user events (Butler SOS: sendToNewRelic.scramble)
     scramble_users: bool = True
     required_when_enabled = ("accounts",)
+
+    @model_validator(mode="after")
+    def _routes_name_known_accounts(self) -> NewRelicSink:
+        names = [account.name for account in self.accounts]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"account names must be unique; repeated: {', '.join(repeated)}")
+        if not self.enable:
+            return self
+        unknown = [
+            f"routing.{kind}: {name!r}"
+            for kind, targets in self.routing.model_dump().items()
+            for name in targets
+            if name not in names
+        ]
+        if unknown:
+            known = ", ".join(names) or "none"
+            raise ValueError(f"unknown New Relic account(s) {', '.join(unknown)}; accounts are: {known}")
+        return self
