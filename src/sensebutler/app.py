@@ -16,26 +16,22 @@ from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
+from sensebutler.sources.udp import inputs as udp_inputs
+from sensebutler.sources.udp.ingest_metrics import IngestMetrics
 
 log = logging.getLogger(__name__)
 
 
-SinkBuilder = Callable[[Runtime], list[Sink]]
-SourceBuilder = Callable[[Runtime], list[Component]]
-
-#: feature builders, in start order; each returns nothing when its feature is disabled
-SINK_BUILDERS: list[SinkBuilder] = []
-SOURCE_BUILDERS: list[SourceBuilder] = []
-
-
 def build(config: Config) -> Runtime:
-    state_dir = Path(config.state.dir)
-    runtime = Runtime(config=config, router=Router(), state_dir=state_dir)
-    for build_sinks in SINK_BUILDERS:
-        for sink in build_sinks(runtime):
-            runtime.router.add(sink)
-    for build_sources in SOURCE_BUILDERS:
-        runtime.components.extend(build_sources(runtime))
+    """Every sink and source the configuration enables (each builder returns nothing when off)."""
+    runtime = Runtime(config=config, router=Router(), state_dir=Path(config.state.dir))
+    sinks: list[Sink] = []
+    for sink in sinks:
+        runtime.router.add(sink)
+    inputs = udp_inputs.build(runtime)
+    runtime.components.extend(inputs)
+    if inputs and config.udp.metrics.enable:
+        runtime.components.append(IngestMetrics(runtime, inputs, config.udp.metrics.interval_s))
     return runtime
 
 

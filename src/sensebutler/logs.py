@@ -91,7 +91,7 @@ class RateLimitedLog:
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
 
-    def log(self, level: int, key: str, message: str, *args: object) -> None:
+    def log(self, level: int, key: str, message: str, *args: object, exc_info: bool = False) -> None:
         now = time.monotonic()
         last = self._last.get(key)
         if last is not None and now - last < self.interval_s:
@@ -104,4 +104,4 @@ class RateLimitedLog:
         held = self._suppressed.pop(key, 0)
         if held:
             message += f" ({held} similar message(s) suppressed in the last {self.interval_s:.0f} s)"
-        self.logger.log(level, message, *args)
+        self.logger.log(level, message, *args, exc_info=exc_info)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
+from sensebutler.services.active_users import ActiveUsers
 
 
 class Component(Protocol):
@@ -32,3 +34,6 @@ class Runtime:
     router: Router
     state_dir: Path
     components: list[Component] = field(default_factory=list)
+    #: app id → name, replaced whole by the app-name poller (readers look it up each time)
+    app_names: Mapping[str, str] = field(default_factory=dict)
+    active_users: ActiveUsers = field(default_factory=ActiveUsers)

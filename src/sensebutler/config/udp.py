@@ -6,6 +6,8 @@ from pydantic import Field
 
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.polling import UserRef
+from sensebutler.sources.udp.categorise import CategoriseConfig
+from sensebutler.sources.udp.qix_filter import EnginePerformanceMonitorConfig
 
 
 class RateLimit(FeatureSection):
@@ -44,6 +46,10 @@ class LogSources(Section):
 class LogEventsInput(Listener):
     port: int = Field(default=9996, ge=0, le=65535)
     sources: LogSources = LogSources()
+    #: Butler SOS ``logEvents.categorise`` (its camelCase keys are accepted as they are)
+    categorise: CategoriseConfig = CategoriseConfig()
+    #: Butler SOS ``logEvents.enginePerformanceMonitor``: which QIX performance events to keep
+    engine_performance_monitor: EnginePerformanceMonitorConfig = EnginePerformanceMonitorConfig()
 
 
 class UserEventsInput(Listener):
@@ -61,7 +67,15 @@ class TaskEventsInput(Listener):
     dedupe: Dedupe = Dedupe()
 
 
+class IngestMetrics(FeatureSection):
+    """Periodic event counts, rejected-event counts and queue metrics (Butler SOS field names)."""
+
+    enable: bool = True
+    interval_s: float = Field(default=20.0, ge=1, le=3600)
+
+
 class UdpConfig(Section):
+    metrics: IngestMetrics = IngestMetrics()
     log_events: LogEventsInput = LogEventsInput()
     user_events: UserEventsInput = UserEventsInput()
     task_events: TaskEventsInput = TaskEventsInput()

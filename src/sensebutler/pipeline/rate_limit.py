@@ -1,0 +1,33 @@
+"""Token bucket: ``rate`` tokens per second, at most ``burst`` saved up.
+
+Unlike Butler SOS's fixed one-minute window, a bucket has no window boundary at which twice the
+limit can pass.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class TokenBucket:
+    __slots__ = ("_last", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+
+    def take(self, now: float | None = None) -> bool:
+        """Take one token; False when the bucket is empty (the caller drops and counts)."""
+        if now is None:
+            now = time.monotonic()
+        tokens = self._tokens + (now - self._last) * self.rate
+        self._last = now
+        if tokens > self.burst:
+            tokens = self.burst
+        if tokens < 1.0:
+            self._tokens = tokens
+            return False
+        self._tokens = tokens - 1.0
+        return True

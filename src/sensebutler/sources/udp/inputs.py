@@ -1,0 +1,211 @@
+"""The three UDP inputs: parse each datagram, apply policy, publish the event.
+
+* log events (9996): source on/off switches, categorisation (``drop`` really drops), QIX performance
+  filters with rejected-event counts, app names;
+* user events (9997): excluded users, app names, the per-host set of active users;
+* task events (9998): de-duplication by execution id. Until the reload-alert pipeline lands they
+  are published (sinks that know the ``task`` kind take them) and logged.
+
+Malformed datagrams are counted by reason and logged (rate-limited, with a safe preview).
+Counters go to :class:`~sensebutler.sources.udp.listener.IngestStats`; :class:`IngestMetrics`
+turns them into periodic events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from sensebutler.config.udp import Listener, LogEventsInput, TaskEventsInput, UserEventsInput
+from sensebutler.events import Event
+from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
+from sensebutler.logs import RateLimitedLog
+from sensebutler.pipeline.dedupe import Dedupe
+from sensebutler.runtime import Runtime
+from sensebutler.sources.udp.categorise import Categoriser
+from sensebutler.sources.udp.listener import IngestStats, UdpListener
+from sensebutler.sources.udp.malformed import MalformedDatagram
+from sensebutler.sources.udp.parse_log import parse_log_datagram
+from sensebutler.sources.udp.parse_task import parse_task_datagram
+from sensebutler.sources.udp.parse_user import parse_user_datagram
+from sensebutler.sources.udp.qix_filter import QixPerfFilter
+
+log = logging.getLogger(__name__)
+
+#: (event_type, source, host, subsystem) → count since the last report
+EventCounts = Counter[tuple[str, str, str, str]]
+#: (app_id, app_name, method, object_type) → [count, summed process time]
+RejectedCounts = dict[tuple[str, str, str, str], list[float]]
+
+
+class InputHandler:
+    """Parses one kind of datagram and decides what becomes of it."""
+
+    def __init__(self, name: str, runtime: Runtime) -> None:
+        self.name = name
+        self.runtime = runtime
+        self.stats = IngestStats()
+        self.event_counts: EventCounts = Counter()
+        self._publish: Callable[[Event], None] = runtime.router.publish
+        self._malformed_log = RateLimitedLog(log, 60.0)
+
+    def __call__(self, data: bytes, received_ns: int) -> None:
+        try:
+            event = self.parse(data, received_ns)
+        except MalformedDatagram as bad:
+            self.stats.malformed[bad.reason.value] += 1
+            if bad.reason == "unknown_type":
+                self.event_counts[(self.event_type, "Unknown", "", "")] += 1
+            self._malformed_log.log(
+                logging.WARNING,
+                bad.reason.value,
+                "%s: malformed datagram (%s%s): %r",
+                self.name,
+                bad.reason.value,
+                f", {bad.detail}" if bad.detail else "",
+                bad.preview,
+            )
+            return
+        self.stats.processed += 1
+        if self.accept(event):
+            self.stats.published += 1
+            self._publish(event)
+
+    event_type = ""
+
+    def parse(self, data: bytes, received_ns: int) -> Event:
+        raise NotImplementedError
+
+    def accept(self, event: Event) -> bool:
+        """Apply policy; False = deliberately not published (the reason is counted)."""
+        return True
+
+    def drop(self, reason: str) -> bool:
+        self.stats.dropped[reason] += 1
+        return False
+
+
+class LogEventsHandler(InputHandler):
+    event_type = "log"
+
+    def __init__(self, runtime: Runtime, settings: LogEventsInput) -> None:
+        super().__init__("log events", runtime)
+        self.sources = settings.sources
+        self.categoriser = Categoriser(settings.categorise)
+        monitor = settings.engine_performance_monitor
+        self.qix_filter = QixPerfFilter(monitor)
+        self.qix_app_names = monitor.app_name_lookup.enable
+        self.track_rejected = monitor.track_rejected_events.enable
+        self.rejected: RejectedCounts = {}
+
+    def parse(self, data: bytes, received_ns: int) -> Event:
+        return parse_log_datagram(data, received_ns)
+
+    def accept(self, event: Event) -> bool:
+        if isinstance(event, QixPerfEvent):
+            self.event_counts[("log", "qseow-qix-perf", event.host, event.subsystem)] += 1
+            if not self.sources.qix_perf:
+                return self.drop("source_disabled")
+            if self.qix_app_names and event.app_id:
+                event.app_name = self.runtime.app_names.get(event.app_id, "")
+            if not self.qix_filter.accepts(event):
+                if self.track_rejected:
+                    key = (event.app_id, event.app_name, event.method, event.object_type)
+                    entry = self.rejected.setdefault(key, [0, 0.0])
+                    entry[0] += 1
+                    entry[1] += max(event.process_time, 0.0)
+                return self.drop("qix_filtered")
+            return True
+        assert isinstance(event, LogEvent)
+        self.event_counts[("log", f"qseow-{event.source}", event.host, event.subsystem)] += 1
+        if not getattr(self.sources, event.source):
+            return self.drop("source_disabled")
+        if not self.categoriser.apply(event):
+            return self.drop("categorised_drop")
+        if event.app_id and not event.app_name:
+            event.app_name = self.runtime.app_names.get(event.app_id, "")
+        return True
+
+
+class UserEventsHandler(InputHandler):
+    event_type = "user"
+
+    def __init__(self, runtime: Runtime, settings: UserEventsInput) -> None:
+        super().__init__("user events", runtime)
+        self.excluded = {(u.directory.lower(), u.user_id.lower()) for u in settings.exclude_users}
+        self.active = runtime.active_users
+
+    def parse(self, data: bytes, received_ns: int) -> Event:
+        return parse_user_datagram(data, received_ns)
+
+    def accept(self, event: Event) -> bool:
+        assert isinstance(event, UserEvent)
+        self.event_counts[("user", event.message_type, event.host, event.origin)] += 1
+        if event.command == "Start session":
+            self.active.session_started(event.host, event.user_full)
+        elif event.command == "Stop session":
+            self.active.session_stopped(event.host, event.user_full)
+        if (event.user_directory.lower(), event.user_id.lower()) in self.excluded:
+            return self.drop("excluded_user")
+        if event.app_id:
+            event.app_name = self.runtime.app_names.get(event.app_id, "")
+        return True
+
+
+class TaskEventsHandler(InputHandler):
+    event_type = "task"
+
+    def __init__(self, runtime: Runtime, settings: TaskEventsInput) -> None:
+        super().__init__("task events", runtime)
+        self.dedupe = Dedupe(settings.dedupe.ttl_s) if settings.dedupe.enable else None
+
+    def parse(self, data: bytes, received_ns: int) -> Event:
+        return parse_task_datagram(data, received_ns)
+
+    def accept(self, event: Event) -> bool:
+        if isinstance(event, TaskEvent):
+            if self.dedupe is not None and event.execution_id and not self.dedupe.claim(event.execution_id):
+                return self.drop("duplicate")
+            log.info(
+                "task %s: %r (task %s, app %r, execution %s) on %s",
+                event.event_type,
+                event.task_name,
+                event.task_id,
+                event.app_name,
+                event.execution_id or "-",
+                event.host,
+            )
+        return True
+
+
+class UdpInput:
+    """A listener and its handler, as one component the app starts and stops."""
+
+    def __init__(self, settings: Listener, handler: InputHandler) -> None:
+        self.name = f"udp {handler.name}"
+        self.handler = handler
+        self.listener = UdpListener(self.name, settings, handler, handler.stats)
+
+    @property
+    def stats(self) -> IngestStats:
+        return self.handler.stats
+
+    async def start(self) -> None:
+        await self.listener.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+
+
+def build(runtime: Runtime) -> list[UdpInput]:
+    """The UDP inputs the configuration enables (the ingest metrics reporter is built with them)."""
+    udp = runtime.config.udp
+    inputs: list[UdpInput] = []
+    if udp.log_events.enable and any(udp.log_events.sources.model_dump().values()):
+        inputs.append(UdpInput(udp.log_events, LogEventsHandler(runtime, udp.log_events)))
+    if udp.user_events.enable:
+        inputs.append(UdpInput(udp.user_events, UserEventsHandler(runtime, udp.user_events)))
+    if udp.task_events.enable:
+        inputs.append(UdpInput(udp.task_events, TaskEventsHandler(runtime, udp.task_events)))
+    return inputs

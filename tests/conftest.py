@@ -1,0 +1,3 @@
+"""Shared pytest configuration: the real-server fixtures are plugins."""
+
+pytest_plugins = ["tests.fixtures.servers"]
