@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -40,7 +41,7 @@ APP_ID = "4e1b7c5a-2f0a-4c9e-9f2e-0f5c3a7d9b11"
 EXECUTION_ID = "4831c6a5-34f6-45bb-9d40-73a6e6992670"
 
 
-def record(**changes: object) -> LogRecord:
+def record(**changes: Any) -> LogRecord:
     base = LogRecord(
         time=datetime(2024, 1, 5, 10, 22, 11, 123456, tzinfo=CET),
         level="ERROR",
@@ -58,7 +59,7 @@ def record(**changes: object) -> LogRecord:
             "ExecutionId": EXECUTION_ID,
         },
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return replace(base, **changes)
 
 
 def compat_file(tool: str, service: str) -> Path:

@@ -17,7 +17,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,8 +99,8 @@ class LogRecord:
 _Converter = Callable[[LogRecord, str | None], str]
 
 
-def _millis(moment: datetime) -> str:
-    return f"{moment.microsecond // 1000:03d}"
+def _clock(m: datetime) -> str:
+    return f"{m.hour:02d}:{m.minute:02d}:{m.second:02d},{m.microsecond // 1000:03d}"
 
 
 def _date(record: LogRecord, option: str | None) -> str:
@@ -111,21 +111,32 @@ def _utcdate(record: LogRecord, option: str | None) -> str:
     return _format_date(record.time.astimezone(UTC), option)
 
 
+@lru_cache(maxsize=64)  # rows come in bursts within one millisecond; formatting dominates rendering
 def _format_date(moment: datetime, option: str | None) -> str:
     name = (option or "ISO8601").upper()
     if name == "ISO8601":
-        return moment.strftime("%Y-%m-%d %H:%M:%S,") + _millis(moment)
+        return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {_clock(moment)}"
     if name == "ABSOLUTE":
-        return moment.strftime("%H:%M:%S,") + _millis(moment)
+        return _clock(moment)
     if name == "DATE":
-        return moment.strftime("%d %b %Y %H:%M:%S,") + _millis(moment)
+        return moment.strftime("%d %b %Y ") + _clock(moment)
     raise PatternError(f"unsupported date format {option!r} (use ISO8601, ABSOLUTE or DATE)")
 
 
 def _long_iso8601(record: LogRecord, option: str | None) -> str:
     """Qlik's compact local timestamp with offset, e.g. ``20211109T153726.028+0200``."""
-    moment = record.time
-    return moment.strftime("%Y%m%dT%H%M%S.") + _millis(moment) + moment.strftime("%z")
+    return _compact_iso8601(record.time)
+
+
+@lru_cache(maxsize=64)
+def _compact_iso8601(m: datetime) -> str:
+    offset = round((m.utcoffset() or timedelta()).total_seconds()) // 60
+    sign = "-" if offset < 0 else "+"
+    hours, minutes = divmod(abs(offset), 60)
+    return (
+        f"{m.year:04d}{m.month:02d}{m.day:02d}T{m.hour:02d}{m.minute:02d}{m.second:02d}"
+        f".{m.microsecond // 1000:03d}{sign}{hours:02d}{minutes:02d}"
+    )
 
 
 def _logger(record: LogRecord, option: str | None) -> str:
@@ -208,6 +219,8 @@ def _converter_table(converters: tuple[tuple[str, str], ...]) -> dict[str, _Conv
 
 def _segment(fn: _Converter, option: str | None, left: bool, minimum: int, maximum: int | None) -> _Segment:
     if not minimum and maximum is None:
+        if fn is _property and option is not None:
+            return lambda record: record.properties.get(option, "")
         return lambda record: fn(record, option)
 
     def padded(record: LogRecord) -> str:
