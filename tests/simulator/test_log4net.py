@@ -135,6 +135,14 @@ def test_long_iso8601_date_keeps_the_local_offset() -> None:
     assert render("%longIso8601date;%date", utc) == "20211109T153726.028+0000;2021-11-09 15:37:26,028"
 
 
+def test_same_instant_in_two_zones_renders_two_wall_clocks() -> None:
+    cet = record()
+    utc = record(time=cet.time.astimezone(UTC))
+    pattern = "%date|%longIso8601date"
+    assert render(pattern, cet) == "2024-01-05 10:22:11,123|20240105T102211.123+0100"
+    assert render(pattern, utc) == "2024-01-05 09:22:11,123|20240105T092211.123+0000"
+
+
 def test_encoded_message_and_exception_stay_on_one_line() -> None:
     row = record(message="first line\r\nsecond\tline\nthird", exception="Timeout\r\n   at Engine.Reload()")
     assert render("%encodedmessage|%encodedexception", row) == (

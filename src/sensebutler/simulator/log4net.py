@@ -104,14 +104,18 @@ def _clock(m: datetime) -> str:
 
 
 def _date(record: LogRecord, option: str | None) -> str:
-    return _format_date(record.time, option)
+    return _format_date(record.time.replace(tzinfo=None), option)
 
 
 def _utcdate(record: LogRecord, option: str | None) -> str:
-    return _format_date(record.time.astimezone(UTC), option)
+    return _format_date(record.time.astimezone(UTC).replace(tzinfo=None), option)
 
 
-@lru_cache(maxsize=64)  # rows come in bursts within one millisecond; formatting dominates rendering
+# The caches below are keyed on wall-clock time (aware datetimes of different zones compare equal):
+# rows come in bursts within one millisecond and formatting dominates rendering.
+
+
+@lru_cache(maxsize=64)
 def _format_date(moment: datetime, option: str | None) -> str:
     name = (option or "ISO8601").upper()
     if name == "ISO8601":
@@ -125,12 +129,12 @@ def _format_date(moment: datetime, option: str | None) -> str:
 
 def _long_iso8601(record: LogRecord, option: str | None) -> str:
     """Qlik's compact local timestamp with offset, e.g. ``20211109T153726.028+0200``."""
-    return _compact_iso8601(record.time)
+    offset = record.time.utcoffset() or timedelta()
+    return _compact_iso8601(record.time.replace(tzinfo=None), round(offset.total_seconds()) // 60)
 
 
 @lru_cache(maxsize=64)
-def _compact_iso8601(m: datetime) -> str:
-    offset = round((m.utcoffset() or timedelta()).total_seconds()) // 60
+def _compact_iso8601(m: datetime, offset: int) -> str:
     sign = "-" if offset < 0 else "+"
     hours, minutes = divmod(abs(offset), 60)
     return (
