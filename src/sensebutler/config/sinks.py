@@ -30,16 +30,20 @@ class SinkSection(FeatureSection):
 
 
 class RetentionPolicy(Section):
+    """Written to (``rp=``) and, with ``create_database``, created as the database's default.
+    ``name`` empty = write to whatever the database's default retention policy is."""
+
     name: str = "10d"
     duration: str = "10d"
 
 
 class InfluxV1(Section):
     database: str = "senseops"
+    #: basic authentication when set
     username: str = ""
     password: SecretStr | None = None
     retention_policy: RetentionPolicy = RetentionPolicy()
-    #: create the database and retention policy when missing
+    #: create the database and retention policy at startup when missing
     create_database: bool = True
 
 
@@ -51,6 +55,7 @@ class InfluxV2(Section):
 
 class InfluxV3(Section):
     database: str = ""
+    #: empty for a server started without authentication
     token: SecretStr | None = None
 
 
@@ -63,16 +68,39 @@ class IncludeDocFields(Section):
 
 
 class InfluxDbSink(SinkSection):
+    """InfluxDB 1.x, 2.x or 3.x, with Butler SOS's measurement names (see ``docs/influxdb.md``)."""
+
     version: Literal[1, 2, 3] = 1
     url: str = "http://127.0.0.1:8086"
     timeout_s: float = Field(default=10.0, gt=0, le=600)
+    #: used for ``https://`` URLs: ``ca`` to trust, optional client certificate, ``verify``
     tls: TlsClient = TlsClient()
     v1: InfluxV1 = InfluxV1()
     v2: InfluxV2 = InfluxV2()
     v3: InfluxV3 = InfluxV3()
     include_fields: IncludeDocFields = IncludeDocFields()
-    #: ``butler_sos_instance`` tag of the self-metrics measurement
+    #: write ``raw_event`` (the whole parsed log event as JSON) with every log event
+    raw_event: bool = True
+    #: ``butler_sos_instance`` tag of the self-metrics measurements
     instance_tag: str = "sensebutler"
+
+    @model_validator(mode="after")
+    def _version_settings_present(self) -> InfluxDbSink:
+        if not self.enable:
+            return self
+        needed: dict[str, object] = {"v1.database": self.v1.database}
+        if self.version == 2:
+            needed = {"v2.org": self.v2.org, "v2.bucket": self.v2.bucket, "v2.token": self.v2.token}
+        elif self.version == 3:
+            needed = {"v3.database": self.v3.database}
+        missing = [key for key, value in needed.items() if not value]
+        if missing:
+            raise ValueError(f"version {self.version} needs {', '.join(missing)}")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https:// (got {self.url!r})")
+        if self.tls.enable and not self.url.startswith("https://"):
+            raise ValueError("tls.enable is true but url is not https://")
+        return self
 
 
 class PrometheusSink(FeatureSection):
