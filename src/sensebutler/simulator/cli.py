@@ -1,0 +1,193 @@
+"""``sensebutler simulator``: run the fake Qlik Sense site.
+
+``sensebutler simulator [OPTIONS]`` starts it, prints exactly one JSON line on stdout when every
+listener is up (URLs, ports, certificate paths; also written to ``<state dir>/simulator.json``) and
+stops cleanly with exit code 0 on SIGTERM or SIGINT. Logs go to stderr. Exit codes: 2 bad arguments
+(invalid scenario, UDP target), 3 could not start (port in use, state dir not writable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sensebutler.simulator.scenario import ScenarioError, load_scenario
+from sensebutler.simulator.simulator import Simulator, SimulatorOptions
+from sensebutler.simulator.udp import TargetError, parse_target
+
+EXIT_USAGE = 2
+EXIT_STARTUP = 3
+DEFAULT_STATE_DIR = Path(".state/simulator")
+
+log = logging.getLogger("sensebutler.simulator")
+
+
+def _setup_logging(level: str) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn", "uvicorn.error", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows event loops
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+
+
+async def _serve(options: SimulatorOptions) -> None:
+    stop = asyncio.Event()
+    _install_stop_signals(stop)
+    simulator = Simulator(options)
+    try:
+        info = await simulator.start()
+    except BaseException:
+        await simulator.stop()
+        raise
+    try:
+        sys.stdout.write(json.dumps(info.as_json(), separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await simulator.stop()
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"sensebutler simulator: {message}", err=True)
+    return typer.Exit(code)
+
+
+def build_options(
+    state_dir: Path,
+    host: str,
+    ports: dict[str, int],
+    targets: dict[str, str | None],
+    scenario: Path | None,
+    seed: int | None,
+    background: bool,
+    activity_rate: float,
+    extra_engines: int,
+) -> SimulatorOptions:
+    """Validate command-line values into options; raises ``typer.Exit`` with a clear message."""
+    for name, value in targets.items():
+        if value is not None:
+            try:
+                parse_target(value)
+            except TargetError as exc:
+                raise _fail(f"--udp-{name}-target: {exc}", EXIT_USAGE) from None
+    for name, port in ports.items():
+        if not 0 <= port < 65536:
+            raise _fail(f"--{name}-port must be between 0 and 65535", EXIT_USAGE)
+    if extra_engines < 0:
+        raise _fail("--extra-engines must not be negative", EXIT_USAGE)
+    if activity_rate <= 0:
+        raise _fail("--activity-rate must be positive", EXIT_USAGE)
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    return SimulatorOptions(
+        state_dir=state_dir,
+        host=host,
+        qrs_port=ports["qrs"],
+        proxy_port=ports["proxy"],
+        engine_port=ports["engine"],
+        about_port=ports["about"],
+        control_port=ports["control"],
+        udp_log_target=targets["log"],
+        udp_user_target=targets["user"],
+        udp_task_target=targets["task"],
+        scenario=loaded,
+        seed=seed,
+        background=background,
+        activity_rate=activity_rate,
+        extra_engines=extra_engines,
+    )
+
+
+def run_simulator(options: SimulatorOptions, log_level: str = "info") -> None:
+    _setup_logging(log_level)
+    try:
+        asyncio.run(_serve(options))
+    except OSError as exc:
+        raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
+
+
+StateDir = Annotated[Path, typer.Option("--state-dir", help="Certificates and state live here.")]
+Port = Annotated[int, typer.Option(min=0, max=65535)]
+
+
+def simulator_app() -> typer.Typer:
+    app = typer.Typer(
+        help="Run a fake Qlik Sense Enterprise on Windows site (QRS, proxy, engine, About, UDP log events).",
+        invoke_without_command=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def simulator(
+        ctx: typer.Context,
+        state_dir: StateDir = DEFAULT_STATE_DIR,
+        host: Annotated[str, typer.Option(help="Address every listener binds to.")] = "127.0.0.1",
+        qrs_port: Annotated[int, typer.Option(help="QRS port (0 = any free port).")] = 4242,
+        proxy_port: Annotated[int, typer.Option(help="Proxy port of the first node; next nodes +1.")] = 4243,
+        engine_port: Annotated[
+            int, typer.Option(help="Engine port of the first node; next nodes +1.")
+        ] = 4747,
+        about_port: Annotated[int, typer.Option(help="About service port.")] = 9032,
+        control_port: Annotated[int, typer.Option(help="Plain-HTTP control API port on loopback.")] = 0,
+        udp_log_target: Annotated[str | None, typer.Option(help="host:port for log events (9996).")] = None,
+        udp_user_target: Annotated[str | None, typer.Option(help="host:port for user events (9997).")] = None,
+        udp_task_target: Annotated[str | None, typer.Option(help="host:port for task events (9998).")] = None,
+        scenario: Annotated[
+            Path | None, typer.Option(help="Scenario YAML (default: the shipped one).")
+        ] = None,
+        seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+        background: Annotated[
+            bool, typer.Option(help="Simulate users, log events and scheduled reloads.")
+        ] = False,
+        activity_rate: Annotated[
+            float, typer.Option(help="Scale of background activity (1 = normal).")
+        ] = 1.0,
+        extra_engines: Annotated[int, typer.Option(help="Extra engine-only nodes for benchmarks.")] = 0,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    ) -> None:
+        """Start the simulator (when no subcommand is given)."""
+        if ctx.invoked_subcommand is not None:
+            ctx.obj = {"state_dir": state_dir}
+            return
+        ports = {
+            "qrs": qrs_port,
+            "proxy": proxy_port,
+            "engine": engine_port,
+            "about": about_port,
+            "control": control_port,
+        }
+        targets = {"log": udp_log_target, "user": udp_user_target, "task": udp_task_target}
+        options = build_options(
+            state_dir, host, ports, targets, scenario, seed, background, activity_rate, extra_engines
+        )
+        run_simulator(options, log_level)
+
+    return app
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``simulator`` to the main ``sensebutler`` command line."""
+    app.add_typer(simulator_app(), name="simulator")

@@ -1,0 +1,227 @@
+"""The Qlik Repository Service API (port 4242, prefix ``/qrs``).
+
+Every entity type is a :class:`Collection`: ``/qrs/<type>`` (condensed list), ``/qrs/<type>/full``,
+``/qrs/<type>/count`` and ``/qrs/<type>/{id}``, with ``filter=`` (the real filter language of
+:mod:`qrs_filter`, evaluated on the full object), ``orderby=<property> [desc]`` and
+``privileges=true``. Actions (task start, script logs, licence release) are routes of their own.
+Paths match case-insensitively, as QRS does (``/qrs/ReloadTask/...`` works).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sensebutler.simulator import shapes
+from sensebutler.simulator.model import STATUS_NAMES, TASK_TYPES, ServiceState, ServiceType, Site
+from sensebutler.simulator.qrs_filter import FilterSyntaxError, parse_filter
+from sensebutler.simulator.web import (
+    QlikUserError,
+    Router,
+    empty_response,
+    json_response,
+    parse_qlik_user,
+    text_response,
+    xrfkey_problem,
+)
+
+Json = dict[str, Any]
+Enums = Mapping[str, Mapping[str, int]]
+PRIVILEGES = ["create", "read", "update", "delete"]
+CERTIFICATE_USER = "INTERNAL\\sa_api"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+TASK_TYPE_ENUM = {_pascal(kind): value for kind, value in TASK_TYPES.items()}
+STATUS_ENUM = {name: value for value, name in STATUS_NAMES.items()}
+SERVICE_TYPE_ENUM = {_pascal(item.name): item.value for item in ServiceType}
+SERVICE_STATE_ENUM = {_pascal(item.name): item.value for item in ServiceState}
+
+
+@dataclass
+class Collection:
+    """One QRS entity type."""
+
+    items: Callable[[], Iterable[Any]]
+    full: Callable[[Any], Json]
+    condensed: Callable[[Any], Json] | None = None
+    enums: Enums = field(default_factory=dict)
+    lookup: Callable[[str], Any | None] | None = None
+
+
+def _key(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        lowered = part.lower()
+        data = next((value for key, value in data.items() if key.lower() == lowered), None)
+    return data
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (0, "")
+    if isinstance(value, bool | int | float):
+        return (1, value)
+    return (2, str(value).lower())
+
+
+class QrsApi:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.router = Router()
+        self.collections: dict[str, Collection] = {}
+        self.router.add("GET", "/qrs/about", self.about)
+        self.router.add("GET", "/qrs/health", self.health)
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def add_collection(self, name: str, collection: Collection) -> None:
+        self.collections[name] = collection
+        base = f"/qrs/{name}"
+        self.router.add("GET", base, self._list_handler(collection, full=False))
+        self.router.add("GET", f"{base}/full", self._list_handler(collection, full=True))
+        self.router.add("GET", f"{base}/count", self._count_handler(collection))
+        self.router.add("GET", base + "/{id}", self._get_handler(collection))
+
+    def _lookup(self, collection: Collection, entity_id: str) -> Any | None:
+        if collection.lookup is not None:
+            return collection.lookup(entity_id.lower())
+        for item in collection.items():
+            if getattr(item, "id", None) == entity_id.lower():
+                return item
+        return None
+
+    # -- request handling -----------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        problem = xrfkey_problem(request)
+        if problem is not None:
+            return problem
+        query = request.url.query
+        if query and any(not part or "=" not in part for part in query.split("&")):
+            return text_response("Missing parameter value(s)", 400)
+        header = request.headers.get("x-qlik-user")
+        acting = CERTIFICATE_USER
+        if header is not None:
+            try:
+                acting = parse_qlik_user(header).key
+            except QlikUserError as exc:
+                return text_response(f"Invalid X-Qlik-User header: {exc}", 400)
+        request.state.qlik_user = acting
+        found = self.router.route(request.method, request.url.path)
+        if isinstance(found, int):
+            return empty_response(found)
+        handler, params = found
+        return await handler(request, params)
+
+    def _select(self, request: Request, collection: Collection, *, full: bool) -> list[Json] | Response:
+        text = request.query_params.get("filter")
+        try:
+            condition = parse_filter(text, collection.enums) if text else None
+        except FilterSyntaxError as exc:
+            return text_response(str(exc), 400)
+        shaped: list[Json] = []
+        for item in collection.items():
+            body = collection.full(item)
+            if condition is not None and not condition.matches(body):
+                continue
+            shaped.append(body if full or collection.condensed is None else collection.condensed(item))
+        order = request.query_params.get("orderby")
+        if order:
+            words = order.split()
+            descending = len(words) > 1 and words[-1].lower() == "desc"
+            shaped.sort(key=lambda body: _sort_key(_key(body, words[0])), reverse=descending)
+        if request.query_params.get("privileges", "").lower() == "true":
+            for body in shaped:
+                body["privileges"] = list(PRIVILEGES)
+        return shaped
+
+    def _list_handler(
+        self, collection: Collection, *, full: bool
+    ) -> Callable[[Request, dict[str, str]], Any]:
+        async def handler(request: Request, params: dict[str, str]) -> Response:
+            selected = self._select(request, collection, full=full)
+            return selected if isinstance(selected, Response) else json_response(selected)
+
+        return handler
+
+    def _count_handler(self, collection: Collection) -> Callable[[Request, dict[str, str]], Any]:
+        async def handler(request: Request, params: dict[str, str]) -> Response:
+            selected = self._select(request, collection, full=True)
+            return selected if isinstance(selected, Response) else json_response({"value": len(selected)})
+
+        return handler
+
+    def _get_handler(self, collection: Collection) -> Callable[[Request, dict[str, str]], Any]:
+        async def handler(request: Request, params: dict[str, str]) -> Response:
+            item = self._lookup(collection, params["id"])
+            if item is None:
+                return empty_response(404)
+            body = collection.full(item)
+            if request.query_params.get("privileges", "").lower() == "true":
+                body["privileges"] = list(PRIVILEGES)
+            return json_response(body)
+
+        return handler
+
+    async def about(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response(shapes.about(self.site))
+
+    async def health(self, request: Request, params: dict[str, str]) -> Response:
+        return json_response("OK")
+
+
+def reading_collections(site: Site) -> dict[str, Collection]:
+    """The entity types that are only read: apps, users, streams, tags, custom properties, nodes."""
+
+    def services() -> Iterable[tuple[Any, Any]]:
+        for node in site.nodes:
+            for service in node.services.values():
+                if service.service_type is not None:
+                    yield node, service
+
+    return {
+        "app": Collection(
+            items=lambda: site.apps.values(),
+            full=shapes.app_full,
+            condensed=shapes.app_condensed,
+            lookup=site.apps.get,
+        ),
+        "user": Collection(
+            items=lambda: site.users.values(),
+            full=shapes.user_full,
+            condensed=shapes.user_condensed,
+            lookup=site.users.get,
+        ),
+        "stream": Collection(
+            items=lambda: site.streams.values(),
+            full=shapes.stream_full,
+            condensed=shapes.stream_condensed,
+        ),
+        "tag": Collection(
+            items=lambda: site.tags.values(), full=shapes.tag_full, condensed=shapes.tag_condensed
+        ),
+        "custompropertydefinition": Collection(
+            items=lambda: site.custom_property_definitions.values(),
+            full=shapes.definition_full,
+            condensed=shapes.definition_condensed,
+        ),
+        "servicestatus": Collection(
+            items=services,
+            full=lambda pair: shapes.service_status(*pair),
+            enums={"serviceType": SERVICE_TYPE_ENUM, "serviceState": SERVICE_STATE_ENUM},
+            lookup=lambda wanted: next((pair for pair in services() if pair[1].id == wanted), None),
+        ),
+        "servernodeconfiguration": Collection(
+            items=lambda: site.nodes,
+            full=shapes.server_node_configuration,
+        ),
+    }

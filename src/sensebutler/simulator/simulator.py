@@ -1,0 +1,399 @@
+"""The running simulator: certificates, listeners, model, UDP appenders and control in one object."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import ssl
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+from sensebutler.simulator.about_api import AboutApi
+from sensebutler.simulator.certs import CertificatePaths, ensure_certificates, server_context
+from sensebutler.simulator.engine import Engine
+from sensebutler.simulator.engine_api import EngineApi
+from sensebutler.simulator.faults import Faults
+from sensebutler.simulator.listeners import ListenerGroup
+from sensebutler.simulator.log4net import AppenderSpec
+from sensebutler.simulator.model import ProxySession, ServerNode, Site, User, build_site
+from sensebutler.simulator.proxy_api import ProxyApi
+from sensebutler.simulator.qrs_api import QrsApi, reading_collections
+from sensebutler.simulator.scenario import Scenario, load_scenario
+from sensebutler.simulator.sessions import Sessions
+from sensebutler.simulator.udp import SiteLogs, UdpEmitter, UdpTargets, parse_target
+from sensebutler.simulator.web import empty_response, error_response
+
+log = logging.getLogger(__name__)
+
+Target = str | tuple[str, int] | None
+
+
+def _target(value: Target) -> tuple[str, int] | None:
+    if value is None or isinstance(value, tuple):
+        return value
+    return parse_target(value)
+
+
+@dataclass
+class SimulatorOptions:
+    """How to run the simulator. Port 0 means "pick a free port"; a fixed port is the first node's,
+    the next nodes use the following port numbers (engine 4747, 4748, 4749, ...)."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    qrs_port: int = 0
+    proxy_port: int = 0
+    engine_port: int = 0
+    about_port: int = 0
+    control_port: int = 0
+    udp_log_target: Target = None
+    udp_user_target: Target = None
+    udp_task_target: Target = None
+    scenario: Path | Scenario | None = None
+    seed: int | None = None
+    background: bool = False
+    activity_rate: float = 1.0
+    extra_engines: int = 0
+    appenders: list[AppenderSpec] | None = None
+    script_log_delay: float = 0.45
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+@dataclass
+class NodeInfo:
+    name: str
+    host_name: str
+    central: bool
+    engine_port: int
+    engine_url: str
+    proxy_port: int | None = None
+    proxy_url: str | None = None
+    qrs_port: int | None = None
+    qrs_url: str | None = None
+    about_port: int | None = None
+    about_url: str | None = None
+    virtual_proxies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SimulatorInfo:
+    """Where everything is; the same data as the ready line."""
+
+    pid: int
+    state_dir: Path
+    host: str
+    qrs_url: str
+    qrs_port: int
+    about_url: str
+    about_port: int
+    control_url: str | None
+    control_port: int | None
+    certificates: CertificatePaths
+    udp_targets: UdpTargets
+    nodes: list[NodeInfo]
+    extra_engines: list[NodeInfo]
+
+    def node(self, name: str) -> NodeInfo:
+        return next(node for node in self.nodes if node.name.lower() == name.lower())
+
+    def client_ssl_context(self, *, encrypted_key: bool = False) -> ssl.SSLContext:
+        """A client context with the exported certificate, trusting the simulator's root CA.
+
+        (Pass it as ``httpx.AsyncClient(verify=context)``: httpx 0.28 ignores ``cert=`` when
+        ``verify`` is a path.)
+        """
+        paths = self.certificates
+        context = ssl.create_default_context(cafile=str(paths.root))
+        if encrypted_key:
+            context.load_cert_chain(paths.client, paths.client_key_encrypted, paths.client_key_passphrase)
+        else:
+            context.load_cert_chain(paths.client, paths.client_key)
+        return context
+
+    def as_json(self) -> dict[str, Any]:
+        def node_json(node: NodeInfo) -> dict[str, Any]:
+            return {key: value for key, value in node.__dict__.items() if value is not None}
+
+        return {
+            "ready": True,
+            "pid": self.pid,
+            "state_dir": str(self.state_dir),
+            "host": self.host,
+            "qrs_url": self.qrs_url,
+            "qrs_port": self.qrs_port,
+            "about_url": self.about_url,
+            "about_port": self.about_port,
+            "control_url": self.control_url,
+            "control_port": self.control_port,
+            "certificates": self.certificates.as_json(),
+            "udp_targets": self.udp_targets.as_json(),
+            "nodes": [node_json(node) for node in self.nodes],
+            "extra_engines": [node_json(node) for node in self.extra_engines],
+        }
+
+
+class _Api(Protocol):
+    async def handle(self, request: Request) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    node: str
+    service: str
+    api: _Api
+
+
+class _Dispatch:
+    """The one ASGI app behind every listener: picks the service by the local port."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.endpoints: dict[int, _Endpoint] = {}
+        self.faults = faults
+        self.requests: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        server = scope.get("server")
+        endpoint = self.endpoints.get(server[1]) if server else None
+        request = Request(scope, receive)
+        if endpoint is None:
+            await empty_response(404)(scope, receive, send)
+            return
+        label = f"{endpoint.node}/{endpoint.service}"
+        self.requests[label] += 1
+        path = request.url.path
+        delay = self.faults.delay(endpoint.node, endpoint.service, path)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        status = self.faults.failure(endpoint.node, endpoint.service, path)
+        if status is not None:
+            response = error_response(
+                status, "Internal Server Error" if status == 500 else "Simulated failure"
+            )
+        else:
+            try:
+                response = await endpoint.api.handle(request)
+            except Exception:
+                self.errors[label] += 1
+                log.exception("simulator: %s %s on %s failed", request.method, path, label)
+                response = error_response(500, "Internal Server Error")
+        await response(scope, receive, send)
+
+
+class Simulator:
+    """A fake Qlik Sense Enterprise on Windows site. Use ``async with Simulator(options) as sim``."""
+
+    def __init__(self, options: SimulatorOptions) -> None:
+        self.options = options
+        scenario = options.scenario
+        self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.model: Site = build_site(self.scenario, options.seed, options.extra_engines)
+        self.rng = random.Random(self.model.rng.getrandbits(64))
+        self.targets = UdpTargets(
+            log=_target(options.udp_log_target),
+            user=_target(options.udp_user_target),
+            task=_target(options.udp_task_target),
+        )
+        self.udp = UdpEmitter(self.targets, options.appenders)
+        self.logs = SiteLogs(self.udp, self.scenario.service_account)
+        self.sessions = Sessions(self.model, self.logs, self.rng)
+        self.faults = Faults()
+        self._dispatch = _Dispatch(self.faults)
+        self._listeners: ListenerGroup | None = None
+        self._info: SimulatorInfo | None = None
+
+    @property
+    def info(self) -> SimulatorInfo:
+        if self._info is None:
+            raise RuntimeError("the simulator is not running")
+        return self._info
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Requests served per ``<node>/<service>``."""
+        return self._dispatch.requests
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _listen(self, key: str, port: int, node: str, service: str, api: _Api) -> int:
+        assert self._listeners is not None
+        bound = await self._listeners.add(key, port)
+        self._dispatch.endpoints[bound] = _Endpoint(node, service, api)
+        return bound
+
+    async def start(self) -> SimulatorInfo:
+        options = self.options
+        state_dir = options.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        host_names = [node.host_name for node in self.model.nodes]
+        paths = ensure_certificates(state_dir, host_names, options.host)
+        self._listeners = ListenerGroup(
+            self._dispatch,
+            options.host,
+            server_context(paths),
+            server_context(paths, trust=paths.untrusted_root),
+        )
+        await self.udp.start()
+        url_host = _url_host(options.host)
+
+        def url(port: int) -> str:
+            return f"https://{url_host}:{port}"
+
+        def offset(base: int, index: int) -> int:
+            return base + index if base else 0
+
+        qrs = QrsApi(self.model)
+        for name, collection in reading_collections(self.model).items():
+            qrs.add_collection(name, collection)
+        self._qrs = qrs
+        nodes: list[NodeInfo] = []
+        central = self.model.central
+        qrs_port = await self._listen(f"{central.name}/qrs", options.qrs_port, central.name, "qrs", qrs)
+        about_port = await self._listen(
+            f"{central.name}/about", options.about_port, central.name, "about", AboutApi(self.model)
+        )
+        for index, node in enumerate(self.model.nodes):
+            engine_port = await self._listen(
+                self._key(node, "engine"),
+                offset(options.engine_port, index),
+                node.name,
+                "engine",
+                EngineApi(node.engine),
+            )
+            proxy_port = await self._listen(
+                self._key(node, "proxy"),
+                offset(options.proxy_port, index),
+                node.name,
+                "proxy",
+                ProxyApi(node, self.sessions),
+            )
+            info = NodeInfo(
+                name=node.name,
+                host_name=node.host_name,
+                central=node.central,
+                engine_port=engine_port,
+                engine_url=url(engine_port),
+                proxy_port=proxy_port,
+                proxy_url=url(proxy_port),
+                virtual_proxies=list(node.virtual_proxies),
+            )
+            if node.central:
+                info.qrs_port, info.qrs_url = qrs_port, url(qrs_port)
+                info.about_port, info.about_url = about_port, url(about_port)
+            nodes.append(info)
+        extras: list[NodeInfo] = []
+        first_extra = len(self.model.nodes)
+        for index, extra in enumerate(self.model.extra_engines):
+            port = await self._listen(
+                f"{extra.name}/engine",
+                offset(options.engine_port, first_extra + index),
+                extra.name,
+                "engine",
+                EngineApi(extra.engine),
+            )
+            extras.append(
+                NodeInfo(
+                    name=extra.name,
+                    host_name=extra.host_name,
+                    central=False,
+                    engine_port=port,
+                    engine_url=url(port),
+                )
+            )
+        self._info = SimulatorInfo(
+            pid=os.getpid(),
+            state_dir=state_dir,
+            host=options.host,
+            qrs_url=url(qrs_port),
+            qrs_port=qrs_port,
+            about_url=url(about_port),
+            about_port=about_port,
+            control_url=None,
+            control_port=None,
+            certificates=paths,
+            udp_targets=self.targets,
+            nodes=nodes,
+            extra_engines=extras,
+        )
+        (state_dir / "simulator.json").write_text(json.dumps(self._info.as_json(), indent=2))
+        log.info(
+            "simulator ready: QRS %s, %d nodes, %d extra engines", url(qrs_port), len(nodes), len(extras)
+        )
+        return self._info
+
+    # -- control ------------------------------------------------------------------------------------
+
+    def _user(self, user: str | None) -> User:
+        if user is None:
+            people = [u for u in self.model.users.values() if u.directory != "INTERNAL" and not u.inactive]
+            return self.rng.choice(people)
+        directory, _, user_id = user.rpartition("\\")
+        found = self.model.user_by_key(directory or self.scenario.user_directory, user_id)
+        if found is None:
+            raise KeyError(f"unknown user {user!r}")
+        return found
+
+    async def add_session(
+        self, node: str, *, user: str | None = None, virtual_proxy: str = "", apps: int = 1
+    ) -> ProxySession:
+        """Start a proxy session on ``node`` for ``user`` (``DIR\\id``, or random) with ``apps`` open apps."""
+        session = self.sessions.start(self.model.node(node), self._user(user), virtual_proxy=virtual_proxy)
+        for app in self.rng.sample(list(self.model.apps.values()), min(apps, len(self.model.apps))):
+            self.sessions.open_connection(session, app)
+        return session
+
+    async def remove_session(self, session_id: str) -> bool:
+        """End a proxy session (its connections close first); False when it does not exist."""
+        session = self.model.proxy_sessions.get(session_id.lower())
+        if session is None:
+            return False
+        self.sessions.stop(session)
+        return True
+
+    def set_engine_load(self, node: str, *, cpu: float | None = None, ram: float | None = None) -> None:
+        """Pin an engine's CPU and/or RAM use (percent); None returns it to simulated values."""
+        engine = self._engine(node)
+        engine.cpu_override = cpu
+        engine.ram_override = ram
+
+    def _engine(self, node: str) -> Engine:
+        try:
+            return self.model.node(node).engine
+        except KeyError:
+            for extra in self.model.extra_engines:
+                if extra.name.lower() == node.lower():
+                    return extra.engine
+            raise
+
+    @staticmethod
+    def _key(node: ServerNode, service: str) -> str:
+        return f"{node.name}/{service}"
+
+    async def stop(self) -> None:
+        if self._listeners is not None:
+            await self._listeners.close()
+            self._listeners = None
+        self.udp.close()
+        self._info = None
