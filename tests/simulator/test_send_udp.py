@@ -196,6 +196,17 @@ def test_count_and_rate_send_exactly_n(receiver: Receiver) -> None:
     assert summary.elapsed >= 59 / 600
 
 
+def test_distinct_cycles_pre_rendered_datagrams(receiver: Receiver) -> None:
+    summary = send(receiver.target, "task-failed", count=9, distinct=3, seed=6)
+    received = receiver.finish()
+    assert summary.total == 9
+    assert received == received[:3] * 3 and len(set(received)) == 3
+    for data in received:
+        check_layout(KINDS["task-failed"], data)
+    with pytest.raises(SendError):
+        send(receiver.target, "task-failed", distinct=0)
+
+
 def test_raw_message_is_sent_verbatim(receiver: Receiver) -> None:
     text = "/scheduler-task-failed/;host;Tâsk;App;LAB\\u;not-a-guid;;2024-01-05 10:22:11,123;ERROR;;Max"
     summary = send(receiver.target, message=text, count=3)
@@ -308,10 +319,23 @@ def test_cli_sends_every_kind(cli: typer.Typer, receiver: Receiver) -> None:
 
 
 def test_cli_count_and_rate(cli: typer.Typer, receiver: Receiver) -> None:
-    args = ["send-udp", "-k", "reload-failed", "-t", receiver.target, "-n", "150", "-r", "1500"]
+    args = [
+        "send-udp",
+        "-k",
+        "reload-failed",
+        "-t",
+        receiver.target,
+        "-n",
+        "150",
+        "-r",
+        "1500",
+        "--distinct",
+        "40",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert len(receiver.finish()) == 150
+    received = receiver.finish()
+    assert len(received) == 150 and len(set(received)) == 40
     assert "reload-failed" in result.output and "150 datagrams" in result.output
 
 

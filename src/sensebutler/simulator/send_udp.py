@@ -114,9 +114,17 @@ class _Route:
     sock: socket.socket
 
 
+def _sample_builder(name: str, seed: int, distinct: int | None) -> Callable[[int], bytes]:
+    sample = KINDS[name]
+    if distinct is None:
+        return partial(sample.datagram, seed=seed)
+    pool = [sample.datagram(i, seed) for i in range(distinct)]
+    return lambda i: pool[i % distinct]
+
+
 def _routes(
     host: str, port: int | None, kind: str | None, message: str | bytes | None, seed: int,
-    sockets: dict[socket.AddressFamily, socket.socket],
+    distinct: int | None, sockets: dict[socket.AddressFamily, socket.socket],
 ) -> list[_Route]:  # fmt: skip
     def route(name: str, build: Callable[[int], bytes], route_port: int) -> _Route:
         family, address = _resolve(host, route_port)
@@ -133,7 +141,7 @@ def _routes(
     if kind is None:
         raise SendError(f"choose a --kind (one of {', '.join([*KINDS, ALL_KINDS])}) or a --message")
     return [
-        route(name, partial(KINDS[name].datagram, seed=seed), port or KINDS[name].port)
+        route(name, _sample_builder(name, seed, distinct), port or KINDS[name].port)
         for name in _kind_names(kind)
     ]
 
@@ -146,22 +154,25 @@ def send(
     rate: float = 0.0,
     message: str | bytes | None = None,
     seed: int | None = None,
+    distinct: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> SendSummary:
     """Send ``count`` datagrams of ``kind`` (or ``all`` kinds in turn, or the raw ``message``).
 
     A target without a port sends each kind to its default port (9996 log, 9997 user, 9998 task).
     ``rate`` is datagrams per second, 0 for as fast as possible. ``seed`` picks the sample data (random
-    when None, reported in the summary). Raises :class:`SendError` for a bad target or kind; a datagram
+    when None, reported in the summary). ``distinct`` renders only that many datagrams per kind up front
+    and cycles through them (timestamps then stay those of the start) — for rates beyond what building
+    every datagram afresh allows. Raises :class:`SendError` for a bad target or kind; a datagram
     the network stack refuses is counted in ``errors`` under its errno name.
     """
-    if count < 0 or rate < 0:
-        raise SendError("--count and --rate must not be negative")
+    if count < 0 or rate < 0 or (distinct is not None and distinct < 1):
+        raise SendError("--count and --rate must not be negative, --distinct must be at least 1")
     host, port = parse_target(target)
     chosen_seed = seed if seed is not None else random.randrange(2**31)
     sockets: dict[socket.AddressFamily, socket.socket] = {}
     try:
-        routes = _routes(host, port, kind, message, chosen_seed, sockets)
+        routes = _routes(host, port, kind, message, chosen_seed, distinct, sockets)
         shown = f"[{host}]" if ":" in host else host
         summary = SendSummary(
             target=f"{shown}:{port}" if port else f"{shown} (default ports)", seed=chosen_seed
@@ -181,11 +192,20 @@ async def send_async(
     rate: float = 0.0,
     message: str | bytes | None = None,
     seed: int | None = None,
+    distinct: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> SendSummary:
     """:func:`send` in a worker thread, so the event loop (e.g. a receiver in this process) keeps running."""
     return await asyncio.to_thread(
-        send, target, kind, count=count, rate=rate, message=message, seed=seed, on_progress=on_progress
+        send,
+        target,
+        kind,
+        count=count,
+        rate=rate,
+        message=message,
+        seed=seed,
+        distinct=distinct,
+        on_progress=on_progress,
     )
 
 
@@ -262,6 +282,9 @@ def send_udp_command(
         str | None, typer.Option("--message", "-m", help="send this exact text instead")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="sample data seed (default: random)")] = None,
+    distinct: Annotated[
+        int | None, typer.Option("--distinct", min=1, help="pre-render N datagrams per kind and cycle them")
+    ] = None,
     list_kinds: Annotated[bool, typer.Option("--list-kinds", help="list the kinds and exit")] = False,
 ) -> None:
     """Send realistic log4net UDP datagrams (Butler task events, Butler SOS log and user events).
@@ -285,7 +308,7 @@ def send_udp_command(
     try:
         with progress:
             summary = send(
-                target, kind, count=count, rate=rate, message=message, seed=seed,
+                target, kind, count=count, rate=rate, message=message, seed=seed, distinct=distinct,
                 on_progress=lambda done: progress.update(task, completed=done),
             )  # fmt: skip
     except SendError as error:
