@@ -34,7 +34,8 @@ class RetentionPolicy(Section):
     ``name`` empty = write to whatever the database's default retention policy is."""
 
     name: str = "10d"
-    duration: str = "10d"
+    #: InfluxQL duration: ``10d``, ``4w``, ``1h30m``, ``INF`` (keep forever)
+    duration: str = Field(default="10d", pattern=r"^(INF|inf|([0-9]+(ns|u|µ|ms|s|m|h|d|w))+)$")
 
 
 class InfluxV1(Section):
