@@ -148,6 +148,16 @@ def test_user_connection_messages_carry_a_user_agent(receiver: Receiver) -> None
         assert re.search(r"UserAgent: 'Mozilla/5\.0 \(.+\)", message)
 
 
+@pytest.mark.parametrize("kind", WELL_FORMED, ids=lambda k: k.name)
+def test_every_row_passes_its_appenders_filters(kind: SampleKind) -> None:
+    """The rows are ones the appender would really send: logger, level and message filter all pass."""
+    assert kind.appender is not None
+    for i in range(40):
+        row = kind.record(i, seed=3)
+        assert row is not None and kind.appender.accepts(row), (kind.name, row)
+        assert kind.appender.render(row).encode() == kind.datagram(i, seed=3, now=row.time)
+
+
 def test_same_seed_same_fields() -> None:
     a = KINDS["scheduler"].datagram(5, seed=11).split(b";")
     b = KINDS["scheduler"].datagram(5, seed=11).split(b";")

@@ -331,9 +331,7 @@ def _qix_perf(d: _Draw) -> LogRecord:
         process = d.rng.uniform(5_000, 400_000)
     else:
         method, object_type = d.pick(_QIX_CALLS)
-        object_id = (
-            "<Unknown>" if object_type == "<Unknown>" else d.pick(("rwPjBk", "JxmPq", "fGhTy", d.guid()))
-        )
+        object_id = "<Unknown>" if object_type == "<Unknown>" else d.pick((*_OBJECT_IDS, d.guid()))
         proxy_session, (directory, user_id) = d.guid(), d.user()
         handle = str(d.pick((-1, *range(1, 60))))
         process = d.rng.lognormvariate(3.0, 1.2)
@@ -538,10 +536,17 @@ class SampleKind:
     appender: AppenderSpec | None
     build: Callable[[_Draw], LogRecord] | None = None
 
+    def _draw(self, i: int, seed: int, now: datetime | None) -> _Draw:
+        moment = now if now is not None else _now_ms()
+        return _Draw(random.Random(f"{seed}:{self.name}:{i}"), _site(seed), moment, i + 1)
+
+    def record(self, i: int, seed: int = 0, now: datetime | None = None) -> LogRecord | None:
+        """The log row behind the i-th datagram (None for ``malformed``, which has no row)."""
+        return None if self.build is None else self.build(self._draw(i, seed, now))
+
     def datagram(self, i: int, seed: int = 0, now: datetime | None = None) -> bytes:
         """The i-th datagram of this kind for ``seed``, stamped with ``now`` (default: local time now)."""
-        moment = now if now is not None else _now_ms()
-        draw = _Draw(random.Random(f"{seed}:{self.name}:{i}"), _site(seed), moment, i + 1)
+        draw = self._draw(i, seed, now)
         if self.build is None or self.appender is None:
             return _MALFORMED[i % len(_MALFORMED)](draw)
         return self.appender.render(self.build(draw)).encode("utf-8")
