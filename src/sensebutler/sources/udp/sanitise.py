@@ -101,7 +101,7 @@ def durations_ms(values: list[str], invalid: float = -1.0) -> list[float]:
         numbers = list(map(float, values))
     except ValueError:
         return [duration_ms(value, invalid) for value in values]
-    if 0.0 <= min(numbers) and 0.0 <= sum(numbers) < _INF:  # a NaN or inf makes the sum fail
+    if not numbers or (min(numbers) >= 0.0 and sum(numbers) < _INF):  # a NaN or inf fails the sum test
         return numbers
     return [number if 0.0 <= number < _INF else invalid for number in numbers]
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 _FRACTION_AND_OFFSET = r"(?:[.,](\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)"
 _HYPHENATED = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})" + _FRACTION_AND_OFFSET, re.ASCII)
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})" + _FRACTION_AND_OFFSET, re.ASCII)
-_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:,\d{1,9})?", re.ASCII)
+_LOCAL = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:,\d{1,9})?", re.ASCII)
 
 _EPOCH = datetime(1970, 1, 1)
 _SECOND = timedelta(seconds=1)
@@ -66,13 +66,15 @@ def _instant_ns(text: str) -> int | None:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _is_local_timestamp(text: str) -> bool:
-    if _LOCAL.fullmatch(text):
-        try:
-            datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return False
-        return True
-    return _instant_ns(text) is not None
+    match = _LOCAL.fullmatch(text)
+    if match is None:
+        return _instant_ns(text) is not None
+    year, month, day, hour, minute, second = match.groups()
+    try:
+        datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return False
+    return True
 
 
 __all__ = ["instant_ns", "is_local_timestamp"]
