@@ -37,6 +37,8 @@ def decode(data: bytes) -> str:
         text = clean.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedDatagram(MalformedReason.NOT_UTF8, data, str(exc)) from None
+    if text[:1] == "\ufeff":  # a byte-order mark from an encoder configured to write one
+        text = text[1:]
     if not text or text.isspace():
         raise MalformedDatagram(MalformedReason.EMPTY, data)
     return text
