@@ -50,8 +50,15 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def transport_error(exc: Exception, host: str, endpoint: str, timeout_s: float) -> QlikError:
-    """Classify an httpx transport failure (or a timeout) by what the socket layer reported."""
+def transport_error(
+    exc: Exception, host: str, endpoint: str, timeout_s: float, *, fresh_tls: bool = False
+) -> QlikError:
+    """Classify an httpx transport failure (or a timeout) by what the socket layer reported.
+
+    ``fresh_tls``: the request had just completed a TLS handshake on a new connection. If the server
+    then drops the connection before answering, it refused our client certificate (TLS 1.3 reports
+    that refusal after the handshake, typically as a reset).
+    """
     if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return QlikError("timeout", host, endpoint, f"no answer within {timeout_s:g} s")
     causes = _causes(exc)
@@ -59,6 +66,13 @@ def transport_error(exc: Exception, host: str, endpoint: str, timeout_s: float) 
     if tls is not None:
         reason = getattr(tls, "reason", None) or getattr(tls, "verify_message", None) or str(tls)
         return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}")
+    if fresh_tls and isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return QlikError(
+            "tls_error",
+            host,
+            endpoint,
+            "connection closed right after the TLS handshake (client certificate refused?)",
+        )
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
         return QlikError("connection_refused", host, endpoint, "connection refused")
     if any(isinstance(c, socket.gaierror) for c in causes):

@@ -30,6 +30,24 @@ def origin(host: str, port: int) -> str:
     return f"https://{host}:{port}"
 
 
+class _HandshakeWatch:
+    """httpcore trace hook: did this request open a new TLS connection?
+
+    Under TLS 1.3 a server that rejects the client certificate does so after the client considers
+    the handshake done, so the client only sees the connection reset when it reads the response.
+    Knowing the connection was fresh tells that apart from an ordinary reset.
+    """
+
+    __slots__ = ("fresh_tls",)
+
+    def __init__(self) -> None:
+        self.fresh_tls = False
+
+    async def __call__(self, name: str, info: Mapping[str, object]) -> None:
+        if name == "connection.start_tls.complete":
+            self.fresh_tls = True
+
+
 class QlikHttp:
     """Sends requests to Qlik services and turns every failure into a :class:`QlikError`."""
 
@@ -78,12 +96,17 @@ class QlikHttp:
             key = new_xrfkey()
             query["xrfkey"] = key
             request_headers["X-Qlik-Xrfkey"] = key
+        watch = _HandshakeWatch()
         try:
             response = await self._client(base).get(
-                path, params=query or None, headers=request_headers, timeout=timeout_s
+                path,
+                params=query or None,
+                headers=request_headers,
+                timeout=timeout_s,
+                extensions={"trace": watch},
             )
         except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
-            raise transport_error(exc, host, endpoint, timeout_s) from exc
+            raise transport_error(exc, host, endpoint, timeout_s, fresh_tls=watch.fresh_tls) from exc
         if not 200 <= response.status_code < 300:
             raise status_error(response.status_code, host, endpoint, response.content)
         return response.content

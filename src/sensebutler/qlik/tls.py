@@ -30,10 +30,12 @@ def _readable(path: str, key: str) -> str:
 def build_ssl_context(certificates: Certificates) -> ssl.SSLContext:
     """A client TLS context with the configured client certificate, key and CA.
 
+    A configured CA (Sense's ``root.pem``) is the only one trusted; without one, the system's.
+
     The key's passphrase is always passed (empty when none is configured) so an encrypted key
     without one fails here with a clear message instead of OpenSSL prompting on the terminal.
     """
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if certificates.ca:
         ca = _readable(certificates.ca, "ca")
         try:
@@ -41,6 +43,8 @@ def build_ssl_context(certificates: Certificates) -> ssl.SSLContext:
         except ssl.SSLError as exc:
             problem = f"qlik.certificates.ca: {ca!r} holds no usable PEM certificate: {exc}"
             raise CertificateError(problem) from exc
+    else:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
     if not certificates.verify_server:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
