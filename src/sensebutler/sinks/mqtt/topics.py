@@ -1,0 +1,217 @@
+"""Butler SOS's MQTT topics and payloads for each event (butler-sos.md §4.11)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+
+import orjson
+
+from sensebutler.config.sinks import MqttSink as MqttSection
+from sensebutler.config.sinks import MqttTopic
+from sensebutler.events import Event
+from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
+from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.sinks.mqtt.records import Message, topic_level
+
+#: Butler SOS's ``source`` value and the other fields of its parsed log event objects, per source
+_COMMON = ("log_row", "ts_iso", "ts_local", "level", "host", "subsystem", "windows_user")
+_USER = ("user_directory", "user_id", "user_full")
+LOG_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "engine": (
+        "qseow-engine",
+        (
+            *_COMMON,
+            "message",
+            "proxy_session_id",
+            *_USER,
+            "engine_ts",
+            "process_id",
+            "engine_exe_version",
+            "server_started",
+            "entry_type",
+            "session_id",
+            "app_id",
+        ),
+    ),
+    "proxy": (
+        "qseow-proxy",
+        (*_COMMON, "message", "exception_message", *_USER, "command", "result_code", "origin", "context"),
+    ),
+    "repository": (
+        "qseow-repository",
+        (*_COMMON, "message", "exception_message", *_USER, "command", "result_code", "origin", "context"),
+    ),
+    "scheduler": (
+        "qseow-scheduler",
+        (
+            *_COMMON,
+            "message",
+            "exception_message",
+            *_USER,
+            "task_name",
+            "app_name",
+            "task_id",
+            "app_id",
+            "execution_id",
+        ),
+    ),
+}
+QIX_PERF_FIELDS = (
+    *_COMMON,
+    "proxy_session_id",
+    *_USER,
+    "engine_ts",
+    "session_id",
+    "app_id",
+    "app_name",
+    "request_id",
+    "method",
+    "process_time",
+    "work_time",
+    "lock_time",
+    "validate_time",
+    "traverse_time",
+    "handle",
+    "object_id",
+    "net_ram",
+    "peak_ram",
+    "object_type",
+    "event_activity_source",
+)
+
+
+def js_number(value: float) -> str:
+    """A number as JavaScript prints it (``12`` not ``12.0``), as Butler SOS's topics carry it."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class TopicMap:
+    """Turns events into messages; everything it needs from config is copied at construction."""
+
+    def __init__(
+        self, section: MqttSection, log_tags: Mapping[str, str], user_tags: Mapping[str, str]
+    ) -> None:
+        self.base_topic = section.base_topic
+        self.qos = section.qos
+        self.retain = section.retain
+        self.log_events = section.log_events.model_copy()
+        topics = section.user_events
+        self.user_everything: MqttTopic | None = topics.everything if topics.everything.enable else None
+        self.user_by_command: dict[str, MqttTopic] = {
+            command: topic
+            for command, topic in (
+                ("Start session", topics.session_start),
+                ("Stop session", topics.session_stop),
+                ("Open connection", topics.connection_open),
+                ("Close connection", topics.connection_close),
+            )
+            if topic.enable
+        }
+        self.self_metrics_topic = section.self_metrics_topic
+        self.log_tags = dict(log_tags)
+        self.user_tags = dict(user_tags)
+
+    def messages(self, event: Event) -> Iterator[Message]:
+        if isinstance(event, HealthSample):
+            yield from self._health(event)
+        elif isinstance(event, ProxySessions):
+            yield self._sessions(event)
+        elif isinstance(event, LogEvent | QixPerfEvent):
+            yield from self._log(event)
+        elif isinstance(event, UserEvent):
+            yield from self._user(event)
+        elif isinstance(event, SelfMetrics):
+            yield self._message(
+                f"{self.self_metrics_topic}/{topic_level(event.instance)}", orjson.dumps(event)
+            )
+
+    def _message(self, topic: str, payload: bytes) -> Message:
+        return Message(topic, payload, self.qos, self.retain)
+
+    def _health(self, s: HealthSample) -> Iterator[Message]:
+        values: list[tuple[str, str]] = [
+            ("version", s.version),
+            ("started", s.started),
+            ("mem/comitted", js_number(s.mem_committed)),  # sic: Butler SOS's spelling
+            ("mem/allocated", js_number(s.mem_allocated)),
+            ("mem/free", js_number(s.mem_free)),
+            ("cpu/total", js_number(s.cpu_total)),
+            ("session/active", str(s.session_active)),
+            ("session/total", str(s.session_total)),
+            ("apps/active_docs", ",".join(s.active_docs)),
+            ("apps/loaded_docs", ",".join(s.loaded_docs)),
+            ("apps/in_memory_docs", ",".join(s.in_memory_docs)),
+            ("apps/calls", str(s.calls)),
+            ("apps/selections", str(s.selections)),
+            ("users/active", str(s.users_active)),
+            ("users/total", str(s.users_total)),
+            ("cache/hits", str(s.cache_hits)),
+            ("cache/lookups", str(s.cache_lookups)),
+            ("cache/added", str(s.cache_added)),
+            ("cache/replaced", str(s.cache_replaced)),
+            ("cache/bytes_added", str(s.cache_bytes_added)),
+            ("saturated", "true" if s.saturated else "false"),
+        ]
+        if s.cache_lookups > 0:
+            values.append(("cache/hit_ratio", str(math.floor(s.cache_hits / s.cache_lookups * 100))))
+        prefix = f"{self.base_topic}{topic_level(s.server.host)}/"
+        for path, value in values:
+            yield self._message(prefix + path, value.encode())
+
+    def _sessions(self, e: ProxySessions) -> Message:
+        virtual_proxy = "/".join(topic_level(part) for part in e.virtual_proxy.split("/"))
+        topic = f"{self.base_topic}{topic_level(e.server.host)}/usersession{virtual_proxy}"
+        sessions = [
+            {"UserDirectory": s.user_directory, "UserId": s.user_id, "SessionId": s.session_id}
+            for s in e.sessions
+        ]
+        return self._message(topic, orjson.dumps(sessions, option=orjson.OPT_INDENT_2))
+
+    def _log(self, e: LogEvent | QixPerfEvent) -> Iterator[Message]:
+        if isinstance(e, LogEvent):
+            source, fields = LOG_FIELDS[e.source]
+            categories = [{"name": name, "value": value} for name, value in e.categories]
+        else:
+            source, fields, categories = "qseow-qix-perf", QIX_PERF_FIELDS, []
+        document: dict[str, object] = {"source": source}
+        document.update((name, getattr(e, name)) for name in fields)
+        document["category"] = categories
+        document["tags"] = self.log_tags
+        payload = orjson.dumps(document)
+        topic = self.log_events.topic
+        if self.log_events.publish_to_topic:
+            yield self._message(topic, payload)
+        if self.log_events.publish_to_subsystem_topics and e.subsystem:
+            path = "/".join(topic_level(part.lower()) for part in e.subsystem.split("."))
+            yield self._message(f"{topic}/{path}", payload)
+
+    def _user(self, e: UserEvent) -> Iterator[Message]:
+        document: dict[str, object] = {
+            "messageType": e.message_type,
+            "host": e.host,
+            "command": e.command,
+            "userDir": e.user_directory,
+            "userId": e.user_id,
+            "origin": e.origin,
+            "context": e.context,
+            "message": e.message,
+            "tags": self.user_tags,
+        }
+        optional = (
+            ("appId", e.app_id),
+            ("appName", e.app_name),
+            ("uaBrowserName", e.ua_browser_name),
+            ("uaBrowserMajorVersion", e.ua_browser_major),
+            ("uaOsName", e.ua_os_name),
+            ("uaOsVersion", e.ua_os_version),
+        )
+        document.update((key, value) for key, value in optional if value)
+        payload = orjson.dumps(document)
+        if self.user_everything is not None:
+            yield self._message(self.user_everything.topic, payload)
+        by_command = self.user_by_command.get(e.command)
+        if by_command is not None:
+            yield self._message(by_command.topic, payload)
