@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sensebutler.config import Config
 from sensebutler.events import Event
+from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import PollCounters, PollFailed, SelfMetrics, ServerRef
 from sensebutler.pipeline.delivery import DeliveryStats
 from sensebutler.pipeline.router import Router
@@ -306,3 +307,66 @@ def test_disabled_builds_nothing_and_colliding_tags_are_refused(tmp_path: Path) 
 )
 def test_tag_names_become_valid_label_names(tag: str, label: str) -> None:
     assert label_name(tag) == label
+
+
+def test_udp_reports_are_summed_into_counters(tmp_path: Path) -> None:
+    runtime = Runtime(make_config(), Router(), tmp_path)
+    sink = PrometheusExporter(runtime, runtime.config.prometheus)
+    runtime.router.add(sink)
+    for queue_size, received, dropped in ((7, 100, 3), (2, 50, 1)):
+        runtime.router.publish(
+            UdpQueueMetrics(
+                queue_type="log_events",
+                host="box",
+                queue_size=queue_size,
+                queue_max_size=1000,
+                messages_received=received,
+                messages_queued=received - dropped,
+                messages_processed=received - dropped,
+                messages_failed=0,
+                dropped={"rate_limited": dropped},
+                malformed={"bad_source": 1},
+                kernel_drops=2,
+                processing_time_p95_ms=1.5,
+            )
+        )
+    runtime.router.publish(
+        EventCount(event_type="log", source="qseow-engine", host="QS1", subsystem="x", counter=4)
+    )
+    runtime.router.publish(
+        EventCount(event_type="log", source="qseow-engine", host="QS1", subsystem="y", counter=5)
+    )
+    runtime.router.publish(
+        RejectedEventCount(
+            source="qseow-qix-perf",
+            app_id="a",
+            app_name="",
+            method="m",
+            object_type="o",
+            counter=3,
+            process_time=250.0,
+        )
+    )
+    found = {
+        (name, tuple(sorted(labels.items()))): value
+        for name, points in rendered(sink).items()
+        for labels, value in points
+    }
+    log_events = (("queue_type", "log_events"),)
+    assert found[("sensebutler_udp_received_total", log_events)] == 150
+    assert found[("sensebutler_udp_queued_total", log_events)] == 146
+    assert found[("sensebutler_udp_kernel_drops_total", log_events)] == 4
+    assert (
+        found[("sensebutler_udp_dropped_total", (("queue_type", "log_events"), ("reason", "rate_limited")))]
+        == 4
+    )
+    assert (
+        found[("sensebutler_udp_malformed_total", (("queue_type", "log_events"), ("reason", "bad_source")))]
+        == 2
+    )
+    assert found[("sensebutler_udp_queue_size", log_events)] == 2  # the latest report
+    assert found[("sensebutler_udp_processing_time_p95_seconds", log_events)] == 0.0015
+    events_key = (("event_type", "log"), ("host", "QS1"), ("source", "qseow-engine"))
+    assert found[("sensebutler_udp_events_total", events_key)] == 9
+    assert found[("sensebutler_qix_perf_rejected_total", ())] == 3
+    assert found[("sensebutler_qix_perf_rejected_process_seconds_total", ())] == 0.25

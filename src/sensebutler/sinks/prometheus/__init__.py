@@ -21,6 +21,7 @@ from prometheus_client import (
 from sensebutler.config import Config
 from sensebutler.config.sinks import PrometheusSink
 from sensebutler.events import Event
+from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink, kinds_for
@@ -28,10 +29,19 @@ from sensebutler.sinks.prometheus.labels import TagLabels
 from sensebutler.sinks.prometheus.own_metrics import OwnMetrics
 from sensebutler.sinks.prometheus.qlik_metrics import QlikMetrics
 from sensebutler.sinks.prometheus.server import EmbeddedHttpServer, only_path
+from sensebutler.sinks.prometheus.udp_metrics import UdpMetrics
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_KINDS = (HealthSample.kind, ProxySessions.kind, PollFailed.kind, SelfMetrics.kind)
+SUPPORTED_KINDS = (
+    HealthSample.kind,
+    ProxySessions.kind,
+    PollFailed.kind,
+    SelfMetrics.kind,
+    UdpQueueMetrics.kind,
+    EventCount.kind,
+    RejectedEventCount.kind,
+)
 
 
 class PrometheusExporter(Sink):
@@ -47,8 +57,9 @@ class PrometheusExporter(Sink):
 
         self.qlik = QlikMetrics(config, section.stale_after_s, clock)
         self.own = OwnMetrics(config, runtime.router)
+        self.udp = UdpMetrics()
         self.registry = CollectorRegistry(auto_describe=False)
-        for collector in (self.qlik, self.own):
+        for collector in (self.qlik, self.own, self.udp):
             self.registry.register(collector)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -68,6 +79,8 @@ class PrometheusExporter(Sink):
             self.own.add(event)
         elif isinstance(event, PollFailed | SelfMetrics):
             self.own.add(event)
+        elif isinstance(event, UdpQueueMetrics | EventCount | RejectedEventCount):
+            self.udp.add(event)
 
     async def start(self) -> None:
         await self.server.start()
