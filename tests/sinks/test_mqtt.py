@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import socket
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -15,12 +16,16 @@ from sensebutler.events.polled import PollCounters, SelfMetrics
 from sensebutler.events.udp import QixPerfEvent
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
+from sensebutler.simulator.udp_samples import KINDS
 from sensebutler.sinks.mqtt import MqttSink, build
 from sensebutler.sinks.mqtt.records import Message, pack, unpack
+from sensebutler.sources.udp.inputs import build as build_udp_inputs
 from tests.fixtures.net import async_wait_until, port_accepts
 from tests.fixtures.servers import MosquittoServer, MqttCollector, MqttMessage, TlsFiles, unique_name
 from tests.sinks.output_events import health, scheduler_log_event, server, sessions, user_event
 
+LOG_KINDS = ("engine", "proxy", "repository", "scheduler", "qix-perf")
+USER_KINDS = ("user-session", "user-connection")
 FAST_DELIVERY = {
     "batch_size": 100,
     "flush_interval_s": 0.02,
@@ -357,3 +362,62 @@ def test_disabled_builds_nothing_and_every_kind_encodes(tmp_path: Path) -> None:
     record = next(iter(sink.encode(user_event("Start session"))))
     assert unpack(record).topic == "p/userevent"
     assert orjson.loads(unpack(record).payload)["command"] == "Start session"
+
+
+async def test_real_datagrams_of_every_log_source_and_user_kind_reach_the_broker(
+    mosquitto: MosquittoServer, collector: MqttCollector, prefix: str, tmp_path: Path
+) -> None:
+    config = make_config(mosquitto.host, mosquitto.port, prefix, delivery={**FAST_DELIVERY, "batch_size": 1})
+    udp = {
+        "metrics": {"enable": False},
+        "log_events": {
+            "enable": True,
+            "host": "127.0.0.1",
+            "port": 0,
+            "tags": {"qs_env": "dev"},
+            "engine_performance_monitor": {"enable": True, "monitor_filter": {"all_apps": {"enable": True}}},
+        },
+        "user_events": {"enable": True, "host": "127.0.0.1", "port": 0},
+    }
+    config = Config.model_validate({**config.model_dump(), "udp": udp})
+    runtime = Runtime(config, Router(), tmp_path)
+    (sink,) = build(runtime)
+    runtime.router.add(sink)
+    inputs = {udp_input.handler.event_type: udp_input for udp_input in build_udp_inputs(runtime)}
+    await sink.start()
+    for udp_input in inputs.values():
+        await udp_input.start()
+    records = {name: KINDS[name].record(0) for name in LOG_KINDS + USER_KINDS}
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for name in LOG_KINDS + USER_KINDS:
+            target = inputs["log" if name in LOG_KINDS else "user"].listener.port
+            sender.sendto(KINDS[name].datagram(0), ("127.0.0.1", target))
+        messages = await collector.wait_for(2 * len(LOG_KINDS) + 2 * len(USER_KINDS), timeout=10)
+    for udp_input in inputs.values():
+        await udp_input.stop()
+    await sink.stop()
+
+    topics = by_topic(messages)
+    on_base = [json.loads(payload) for payload in topics[f"{prefix}/logevent"]]
+    assert sorted(event["source"] for event in on_base) == sorted(f"qseow-{name}" for name in LOG_KINDS)
+    for event in on_base:
+        record = records[event["source"].removeprefix("qseow-")]
+        assert record is not None
+        assert event["subsystem"] == record.logger
+        assert event["tags"] == {"qs_env": "dev"}
+        path = "/".join(record.logger.lower().split("."))
+        assert json.loads(topics[f"{prefix}/logevent/{path}"][0])["subsystem"] == record.logger
+        if event["source"] != "qseow-qix-perf":
+            assert event["message"] == record.message
+            assert event["level"] == record.level
+    user_events = [json.loads(payload) for payload in topics[f"{prefix}/userevent"]]
+    assert len(user_events) == 2
+    for event in user_events:
+        command_topic = {
+            "Start session": "session/start",
+            "Stop session": "session/stop",
+            "Open connection": "connection/open",
+            "Close connection": "connection/close",
+        }[event["command"]]
+        assert [json.loads(p) for p in topics[f"{prefix}/userevent/{command_topic}"]] == [event]
+    assert not sink.stats().dropped
