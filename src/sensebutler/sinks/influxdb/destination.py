@@ -133,6 +133,9 @@ class InfluxDestination:
         if self._bootstrap_pending:
             try:
                 await self._bootstrap()
+            except StartupError:
+                await self.close()
+                raise
             except DeliveryError as exc:
                 log.warning(
                     "influxdb: cannot reach %s to check database %r (%s); data is kept in the spool "
@@ -261,7 +264,10 @@ class InfluxDestination:
             raise DeliveryError(f"{status} {error_text(response)}")
         if status != 200:
             raise _Refused(f"{status} {error_text(response)}")
-        payload: dict[str, Any] = response.json()
+        try:
+            payload: dict[str, Any] = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise _Refused(f"unexpected answer to a query: {response.text[:_ERROR_TEXT_MAX]!r}") from None
         errors = [result["error"] for result in payload.get("results", []) if "error" in result]
         if errors:
             raise _Refused("; ".join(errors))
