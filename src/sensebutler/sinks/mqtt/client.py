@@ -53,12 +53,9 @@ class MqttDestination:
         self._client: aiomqtt.Client | None = None
 
     async def open(self) -> None:
-        """Check the TLS files now; connect now if the broker is there (it may come later)."""
+        """Check the TLS files now. The connection is made by the first send, so an unreachable
+        broker neither delays nor stops startup; messages wait for it in the queue and the spool."""
         self._tls = tls_context(self.section.tls, self.name)
-        try:
-            await self._connected()
-        except DeliveryError as exc:
-            log.warning("%s: %s; messages wait until it is reachable", self.name, exc)
 
     async def send(self, batch: list[bytes]) -> None:
         try:
