@@ -45,6 +45,18 @@ async def test_all_delivered_in_order_when_up(tmp_path: Path) -> None:
     assert_accounted(delivery)
 
 
+async def test_records_trickling_in_to_an_idle_worker_go_out_within_the_flush_interval(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    delivery = Delivery(dest, fast_config(batch_size=1000, flush_interval_s=0.05), tmp_path / "spool.sqlite")
+    await delivery.start()
+    await asyncio.sleep(0.1)  # the worker is idle now
+    for i in range(3):
+        delivery.enqueue(records(1, i))
+        await dest.wait_for(i + 1, timeout=2)  # far less than a batch, sent after the flush interval
+    await delivery.stop()
+    assert dest.received == records(3)
+
+
 async def test_destination_down_then_back_delivers_everything_in_order(tmp_path: Path) -> None:
     dest = FlakyDestination()
     dest.down = True

@@ -85,6 +85,7 @@ class Delivery:
     def enqueue(self, records: list[bytes]) -> None:
         """Accept records for delivery. Never blocks; overflow goes to the spool (or is counted)."""
         self.stats.received += len(records)
+        was_empty = not self._buffer
         if self._spool_mode or len(self._buffer) + len(records) > self.config.queue_size:
             if self._spool is not None:
                 self._spool_mode = True
@@ -97,8 +98,8 @@ class Delivery:
                 self._drop("queue_full", len(records) - room)
         else:
             self._buffer.extend(records)
-        if len(self._buffer) >= self.config.batch_size:
-            self._wakeup.set()
+        if was_empty or len(self._buffer) >= self.config.batch_size:
+            self._wakeup.set()  # an idle worker starts its flush interval; a full batch goes now
         self.stats.queued = len(self._buffer)
 
     # -- lifecycle -----------------------------------------------------------------------------
