@@ -80,8 +80,9 @@ class InfluxDbSink(SinkSection):
     v2: InfluxV2 = InfluxV2()
     v3: InfluxV3 = InfluxV3()
     include_fields: IncludeDocFields = IncludeDocFields()
-    #: write ``raw_event`` (the whole parsed log event as JSON) with every log event
-    raw_event: bool = True
+    #: also write ``raw_event`` (the whole parsed log event as JSON) as Butler SOS does; off by default:
+    #: it repeats the other fields, roughly doubles log-event storage and encoding time
+    raw_event: bool = False
     #: ``butler_sos_instance`` tag of the self-metrics measurements
     instance_tag: str = "sensebutler"
 

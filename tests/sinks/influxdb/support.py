@@ -19,9 +19,7 @@ KEEP_FOREVER = {"name": "forever", "duration": "INF"}
 
 def fast_delivery(**overrides: Any) -> DeliveryConfig:
     settings: dict[str, Any] = {
-        # small batches: Delivery only wakes its worker for a full batch (see test_write_apis.py,
-        # test_a_lone_sample_after_an_idle_period_is_delivered)
-        "batch_size": 8,
+        "batch_size": 8,  # one health sample
         "flush_interval_s": 0.02,
         "send_timeout_s": 3.0,
         "shutdown_timeout_s": 3.0,

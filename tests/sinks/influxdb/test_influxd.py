@@ -200,7 +200,7 @@ async def test_measurements_tags_and_field_types_in_influxd(
 ) -> None:
     make_events, expected = CASES[case]
     db = unique_name("map")  # the sink creates it
-    await write(tmp_path, influxd, db, make_events())
+    await write(tmp_path, influxd, db, make_events(), raw_event=True)
     measurements = {row["name"] for row in influxd.query(db, "SHOW MEASUREMENTS")}
     assert measurements == set(expected)
     for measurement, (tags, fields) in expected.items():

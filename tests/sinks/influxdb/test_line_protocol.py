@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from influxdb_client import Point as OraclePoint
 
 from sensebutler.sinks.influxdb.line_protocol import (
+    FieldValue,
     Unsigned,
     encode_line,
     escape_name,
@@ -20,7 +21,10 @@ from sensebutler.sinks.influxdb.line_protocol import (
 from tests.fixtures.servers import InfluxdServer
 
 HOSTILE = [" ", ",", "=", '"', "\\", "\n", "\r", "\t", "'", "#", "é", "漢", "🙂", "\u200b"]
-texts = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(HOSTILE)), max_size=12)
+#: any Unicode text (no lone surrogates: they are not UTF-8; see the mapping's encode test)
+texts = st.text(
+    alphabet=st.one_of(st.characters(exclude_categories=["Cs"]), st.sampled_from(HOSTILE)), max_size=12
+)
 keys = texts.filter(lambda k: not k.endswith("\\"))  # the documented difference for names
 one_line_texts = texts.filter(lambda s: "\n" not in s and "\r" not in s)  # documented difference
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
@@ -53,14 +57,14 @@ def oracle(
 def test_encoder_matches_the_official_client(
     measurement: str,
     tags: dict[str, str],
-    fields: dict[str, object],
+    fields: dict[str, FieldValue],
     unsigned: dict[str, int],
     time_ns: int,
 ) -> None:
     fields = {**fields, **unsigned}
     ours_fields = [(k, Unsigned(v) if k in unsigned else v) for k, v in sorted(fields.items())]
-    expected = oracle(measurement, tags, fields, time_ns, set(unsigned))
-    assert encode_line(measurement, sorted(tags.items()), ours_fields, time_ns) == expected  # type: ignore[arg-type]
+    expected = oracle(measurement, tags, dict(fields), time_ns, set(unsigned))
+    assert encode_line(measurement, sorted(tags.items()), ours_fields, time_ns) == expected
 
 
 def test_string_field_newlines_become_escapes_so_a_record_is_one_line() -> None:

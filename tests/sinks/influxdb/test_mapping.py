@@ -344,7 +344,7 @@ def test_proxy_log_event(version: int, result_code: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_scheduler_log_event_with_categories_and_raw_event(version: int) -> None:
     event = scheduler_log_event()
-    (line,) = parse_records(mapping(version).encode(event))
+    (line,) = parse_records(mapping(version, raw_event=True).encode(event))
     assert line.tags["qs_log_category"] == "reload-failed"
     assert line.tags["task_name"] == "Manually triggered reload of Test failing reloads 2"
     assert line.tags["source"] == "qseow-scheduler"
@@ -359,8 +359,10 @@ def test_scheduler_log_event_with_categories_and_raw_event(version: int) -> None
     assert raw["user_full"] == "LAB\\goran"
 
 
-def test_raw_event_can_be_switched_off() -> None:
-    (line,) = parse_records(mapping(1, raw_event=False).encode(scheduler_log_event()))
+def test_raw_event_is_off_by_default() -> None:
+    (line,) = parse_records(mapping(1).encode(scheduler_log_event()))
+    assert "raw_event" not in line.fields
+    (line,) = parse_records(mapping(1).encode(qix_perf_event()))
     assert "raw_event" not in line.fields
 
 
@@ -450,6 +452,11 @@ def test_udp_points_sharing_series_and_millisecond_get_distinct_timestamps() -> 
     times = [parse_records(influx.encode(qix_perf_event()))[0].time_ns for _ in range(1000)]
     assert len(set(times)) == 1000
     assert all(T0_NS <= t < T0_NS + 1000 for t in times)  # still inside the source's millisecond
+
+
+def test_a_lone_surrogate_costs_one_character_not_the_event() -> None:
+    (record,) = mapping(1).encode(proxy_log_event(message="bad \ud800 char"))
+    assert parse_records([record])[0].fields["message"] == '"bad ? char"'
 
 
 def test_unsupported_events_give_nothing() -> None:

@@ -205,11 +205,6 @@ async def test_unreachable_influxdb_spools(tmp_path: Path, http_receiver: HttpRe
     assert not stats.dropped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/delivery.py: enqueue() wakes the worker only for a full batch, so records that arrive "
-    "after the worker went idle wait until batch_size records or shutdown (reported to the lead)",
-)
 async def test_a_lone_sample_after_an_idle_period_is_delivered(
     tmp_path: Path, http_receiver: HttpReceiver
 ) -> None:

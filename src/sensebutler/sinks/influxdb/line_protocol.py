@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 FieldType = Literal["int", "uint", "float", "string", "bool"]
@@ -61,8 +61,10 @@ def escape_name(text: str) -> str:
     return escaped
 
 
-def quote_string(value: str) -> str:
+def quote_string(value: FieldValue) -> str:
     """A string field value, quoted and escaped (one line: CR/LF become ``\\r``/``\\n``)."""
+    if type(value) is not str:
+        value = str(value)
     if "\\" in value:
         value = value.replace("\\", "\\\\")
     if '"' in value:
@@ -74,12 +76,46 @@ def quote_string(value: str) -> str:
     return f'"{value}"'
 
 
-def format_float(value: float) -> str | None:
+def format_float(value: FieldValue) -> str | None:
     """Shortest round-trip repr without a trailing ``.0``; None for NaN and infinities."""
-    if not math.isfinite(value):
+    text = repr(value if type(value) is float else float(value))
+    if text.endswith(".0"):
+        return text[:-2]
+    if text[-1] in "fn":  # inf, -inf, nan
         return None
-    text = repr(float(value))
-    return text[:-2] if text.endswith(".0") else text
+    return text
+
+
+def _integer(value: FieldValue) -> int | None:
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return round(value) if isinstance(value, float) else int(value)
+
+
+def format_int(value: FieldValue) -> str | None:
+    number = value if type(value) is int else _integer(value)
+    return None if number is None else f"{number}i"
+
+
+def format_uint(value: FieldValue) -> str | None:
+    number = value if type(value) is int else _integer(value)
+    return None if number is None else f"{number}u"
+
+
+def format_bool(value: FieldValue) -> str:
+    return "true" if value else "false"
+
+
+#: the text of a field value of each type (None = leave the field out)
+FORMATTERS: dict[FieldType, Callable[[FieldValue], str | None]] = {
+    "int": format_int,
+    "uint": format_uint,
+    "float": format_float,
+    "string": quote_string,
+    "bool": format_bool,
+}
 
 
 def format_value(value: FieldValue, kind: FieldType | None = None) -> str | None:
@@ -95,17 +131,7 @@ def format_value(value: FieldValue, kind: FieldType | None = None) -> str | None
             kind = "float"
         else:
             kind = "string"
-    if kind == "string":
-        return quote_string(str(value))
-    if kind == "float":
-        return format_float(float(value))
-    if kind == "bool":
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = round(value)
-    return f"{int(value)}{'i' if kind == 'int' else 'u'}"
+    return FORMATTERS[kind](value)
 
 
 def encode_line(
@@ -130,6 +156,7 @@ def encode_line(
 
 
 __all__ = [
+    "FORMATTERS",
     "FieldType",
     "FieldValue",
     "Unsigned",

@@ -30,12 +30,20 @@ from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
-from sensebutler.sinks.influxdb.line_protocol import FieldValue, escape_measurement, escape_name, format_value
+from sensebutler.sinks.influxdb.line_protocol import (
+    FORMATTERS,
+    FieldValue,
+    escape_measurement,
+    escape_name,
+    format_value,
+)
 from sensebutler.sinks.influxdb.schema import FIELDS, PROFILES, Version, specs_for
 
 log = logging.getLogger(__name__)
 
 INT64_MAX = 2**63 - 1
+_TAG_CACHE_LIMIT = 100_000
+_NO_WRITERS: dict[str, tuple[str, Callable[[FieldValue], str | None]]] = {}
 _MIB = 1024 * 1024
 DOC_LISTS = ("active_docs", "loaded_docs", "in_memory_docs")
 SESSION_APP_PREFIX = "SessionApp"
@@ -73,7 +81,7 @@ class MappingOptions:
     log_event_tags: Mapping[str, str] = field(default_factory=dict)
     user_event_tags: Mapping[str, str] = field(default_factory=dict)
     #: write ``raw_event`` (the whole parsed event as JSON) with every log event
-    raw_event: bool = True
+    raw_event: bool = False
     #: this sink's own name: its ``sensebutler_sink`` row also reports ``values_clamped``
     sink_name: str = "influxdb"
 
@@ -206,7 +214,13 @@ class InfluxMapping:
         self.profile = PROFILES[options.version]
         #: ``measurement.field`` → how many values were out of range and clamped
         self.clamped: Counter[str] = Counter()
-        self._specs = specs_for(options.version)
+        #: measurement → canonical field → ("<output key>=", formatter)
+        self._writers = {
+            measurement: {name: (f"{spec.key}=", FORMATTERS[spec.type]) for name, spec in specs.items()}
+            for measurement, specs in specs_for(options.version).items()
+        }
+        #: (tag key, tag value) → ",key=value" escaped ("" for an empty key or value)
+        self._tag_pairs: dict[tuple[str, str], str] = {}
         self._measurements = {name: escape_measurement(name) for name in FIELDS}
         self._server_tags: dict[ServerRef, dict[str, str]] = {}
         self._seq = 0
@@ -228,27 +242,38 @@ class InfluxMapping:
 
     def render(self, point: Point) -> str:
         """One line of line protocol; ``""`` when the point has no field that can be written."""
-        specs = self._specs.get(point.measurement, {})
+        writers = self._writers.get(point.measurement, _NO_WRITERS)
         parts = []
         for name, value in point.fields.items():
-            spec = specs.get(name)
-            if spec is None:
+            writer = writers.get(name)
+            if writer is None:
                 text = format_value(value)
-                key = escape_name(name)
+                prefix = f"{escape_name(name)}="
             else:
-                text = format_value(value, spec.type)
-                key = spec.key
+                prefix, write = writer
+                text = write(value)
             if text is not None:
-                parts.append(f"{key}={text}")
+                parts.append(prefix + text)
         if not parts:
             return ""
+        pairs = self._tag_pairs
+        tags = []
+        for pair in point.tags.items():
+            text = pairs.get(pair)
+            if text is None:
+                key, value = pair
+                text = f",{escape_name(key)}={escape_name(value)}" if key and value else ""
+                if len(pairs) >= _TAG_CACHE_LIMIT:
+                    pairs.clear()
+                pairs[pair] = text
+            tags.append(text)
         measurement = self._measurements.get(point.measurement) or escape_measurement(point.measurement)
-        tags = "".join([f",{escape_name(k)}={escape_name(v)}" for k, v in point.tags.items() if k and v])
-        return f"{measurement}{tags} {','.join(parts)} {point.time_ns}"
+        return f"{measurement}{''.join(tags)} {','.join(parts)} {point.time_ns}"
 
     def encode(self, event: Event) -> list[bytes]:
         lines = (self.render(point) for point in self.points(event))
-        return [line.encode() for line in lines if line]
+        # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
+        return [line.encode("utf-8", "replace") for line in lines if line]
 
     @property
     def values_clamped(self) -> int:
