@@ -12,7 +12,7 @@ import socket
 import ssl
 from typing import Literal
 
-import httpx
+import httpcore
 
 Category = Literal[
     "timeout",
@@ -53,20 +53,20 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def transport_error(
     exc: Exception, host: str, endpoint: str, timeout_s: float, *, fresh_tls: bool = False
 ) -> QlikError:
-    """Classify an httpx transport failure (or a timeout) by what the socket layer reported.
+    """Classify an httpcore transport failure (or a timeout) by what the socket layer reported.
 
     ``fresh_tls``: the request had just completed a TLS handshake on a new connection. If the server
     then drops the connection before answering, it refused our client certificate (TLS 1.3 reports
     that refusal after the handshake, typically as a reset).
     """
-    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+    if isinstance(exc, (httpcore.TimeoutException, TimeoutError)):
         return QlikError("timeout", host, endpoint, f"no answer within {timeout_s:g} s")
     causes = _causes(exc)
     tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
     if tls is not None:
         reason = getattr(tls, "reason", None) or getattr(tls, "verify_message", None) or str(tls)
         return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}")
-    if fresh_tls and isinstance(exc, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+    if fresh_tls and isinstance(exc, (httpcore.ReadError, httpcore.RemoteProtocolError, httpcore.WriteError)):
         return QlikError(
             "tls_error",
             host,

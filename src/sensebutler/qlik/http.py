@@ -1,18 +1,27 @@
 """HTTPS transport shared by every Qlik client: mutual TLS, Xrfkey, timeouts, connection reuse.
 
-One ``httpx.AsyncClient`` per origin (scheme, host, port), all sharing one TLS context. A pool per
-origin keeps connection lookup constant-time however many servers are monitored, and keeps a slow or
-dead server's connections from occupying slots another server needs. Environment proxy settings are
-ignored (``trust_env=False``): Qlik's APIs are reached directly, as client certificates require.
+Built on httpcore, the transport layer of httpx, without httpx's client layer (cookies, auth flows,
+redirect handling, URL merging): for a few fixed GET endpoints that layer only costs CPU, and polling
+hundreds of servers every few seconds makes that cost visible (see ``bench/polling.py``). Requests
+run on plain asyncio streams (:mod:`sensebutler.qlik.asyncio_backend`).
+
+One connection pool per origin (host, port), all sharing one TLS context: lookup stays constant-time
+however many servers are monitored, and a slow or dead server's connections never occupy slots
+another server needs. Redirects are not followed (Qlik's APIs do not redirect); a 3xx is an error.
+Environment proxy settings play no part: Qlik's APIs are reached directly, as client certificates
+require.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
-import httpx
+import httpcore
 
+from sensebutler import __version__
+from sensebutler.qlik.asyncio_backend import AsyncioBackend
 from sensebutler.qlik.errors import QlikError, status_error, transport_error
 from sensebutler.qlik.xrfkey import new_xrfkey
 
@@ -20,7 +29,7 @@ from sensebutler.qlik.xrfkey import new_xrfkey
 #: and the simulator (30 s), so a reused connection is rarely one the server is closing
 KEEPALIVE_S = 25.0
 MAX_CONNECTIONS_PER_ORIGIN = 10
-MAX_REDIRECTS = 5
+USER_AGENT = f"sensebutler/{__version__}"
 
 
 def origin(host: str, port: int) -> str:
@@ -53,26 +62,22 @@ class QlikHttp:
 
     def __init__(self, ssl_context: ssl.SSLContext, *, keepalive_s: float = KEEPALIVE_S) -> None:
         self._ssl = ssl_context
-        self._limits = httpx.Limits(
-            max_connections=MAX_CONNECTIONS_PER_ORIGIN,
-            max_keepalive_connections=2,
-            keepalive_expiry=keepalive_s,
-        )
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._keepalive_s = keepalive_s
+        self._backend = AsyncioBackend()
+        self._pools: dict[str, httpcore.AsyncConnectionPool] = {}
 
-    def _client(self, base: str) -> httpx.AsyncClient:
-        client = self._clients.get(base)
-        if client is None:
-            client = httpx.AsyncClient(
-                base_url=base,
-                verify=self._ssl,
-                limits=self._limits,
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                trust_env=False,
+    def _pool(self, base: str) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(base)
+        if pool is None:
+            pool = httpcore.AsyncConnectionPool(
+                ssl_context=self._ssl,
+                max_connections=MAX_CONNECTIONS_PER_ORIGIN,
+                max_keepalive_connections=2,
+                keepalive_expiry=self._keepalive_s,
+                network_backend=self._backend,
             )
-            self._clients[base] = client
-        return client
+            self._pools[base] = pool
+        return pool
 
     async def get(
         self,
@@ -88,33 +93,36 @@ class QlikHttp:
 
         ``xrf`` adds a fresh Xrfkey as query parameter and header (QRS and QPS require it).
         """
-        host = base.removeprefix("https://").removeprefix("http://")
+        host = base.removeprefix("https://")
         endpoint = f"GET {path}"
-        request_headers = dict(headers) if headers else {}
+        request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if headers:
+            request_headers.update(headers)
         query = dict(params) if params else {}
         if xrf:
             key = new_xrfkey()
             query["xrfkey"] = key
             request_headers["X-Qlik-Xrfkey"] = key
+        url = base + path + ("?" + urlencode(query) if query else "")
         watch = _HandshakeWatch()
+        timeouts = {"connect": timeout_s, "read": timeout_s, "write": timeout_s, "pool": timeout_s}
         try:
-            response = await self._client(base).get(
-                path,
-                params=query or None,
-                headers=request_headers,
-                timeout=timeout_s,
-                extensions={"trace": watch},
+            response = await self._pool(base).request(
+                "GET",
+                url,
+                headers=list(request_headers.items()),
+                extensions={"timeout": timeouts, "trace": watch},
             )
-        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+        except (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError, OSError) as exc:
             raise transport_error(exc, host, endpoint, timeout_s, fresh_tls=watch.fresh_tls) from exc
-        if not 200 <= response.status_code < 300:
-            raise status_error(response.status_code, host, endpoint, response.content)
+        if not 200 <= response.status < 300:
+            raise status_error(response.status, host, endpoint, response.content)
         return response.content
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
 
 
 def bad_response(base: str, path: str, detail: str) -> QlikError:
