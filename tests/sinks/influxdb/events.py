@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import PollCounters, PollFailed, SelfMetrics, ServerRef, SinkCounters
 from sensebutler.events.udp import LogEvent, QixPerfEvent
 from tests.sinks.output_events import T0_NS
@@ -129,3 +130,55 @@ def self_metrics(**overrides: Any) -> SelfMetrics:
     }
     values.update(overrides)
     return SelfMetrics(**values)
+
+
+def event_count(**overrides: Any) -> EventCount:
+    values: dict[str, Any] = {
+        "time_ns": T0_NS,
+        "event_type": "log",
+        "source": "qseow-engine",
+        "host": "QS-PROD-01",
+        "subsystem": "System.Engine.Engine",
+        "counter": 17,
+    }
+    values.update(overrides)
+    return EventCount(**values)
+
+
+def rejected_event_count(**overrides: Any) -> RejectedEventCount:
+    values: dict[str, Any] = {
+        "time_ns": T0_NS,
+        "source": "qseow-qix-perf",
+        "app_id": "e7af59a0-c243-480d-9571-08727551a66f",
+        "app_name": "Sales",
+        "method": "Doc::GetObject",
+        "object_type": "barchart",
+        "counter": 5,
+        "process_time": 123.25,
+    }
+    values.update(overrides)
+    return RejectedEventCount(**values)
+
+
+def udp_queue(**overrides: Any) -> UdpQueueMetrics:
+    values: dict[str, Any] = {
+        "time_ns": T0_NS,
+        "queue_type": "log_events",
+        "host": "sensebutler-host",
+        "queue_size": 50,
+        "queue_max_size": 200,
+        "messages_received": 1000,
+        "messages_queued": 990,
+        "messages_processed": 980,
+        "messages_failed": 2,
+        "dropped": {"rate_limited": 4, "too_large": 1, "source_not_allowed": 5},
+        "malformed": {"bad_field_count": 3, "not_utf8": 1},
+        "kernel_drops": 7,
+        "processing_time_avg_ms": 0.4,
+        "processing_time_p95_ms": 1.5,
+        "processing_time_max_ms": 3.0,
+        "rate_limit_current": 3000,
+        "backpressure_active": True,
+    }
+    values.update(overrides)
+    return UdpQueueMetrics(**values)

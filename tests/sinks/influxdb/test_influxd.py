@@ -17,10 +17,13 @@ from tests.fixtures.net import async_wait_until
 from tests.fixtures.servers import InfluxdServer, unique_name
 from tests.sinks.influxdb.events import (
     engine_log_event,
+    event_count,
     poll_failed,
     proxy_log_event,
     qix_perf_event,
+    rejected_event_count,
     self_metrics,
+    udp_queue,
 )
 from tests.sinks.influxdb.support import fast_delivery, section, sink, wait_delivered
 from tests.sinks.output_events import T0_NS, health, scheduler_log_event, server, sessions, user_event
@@ -117,6 +120,31 @@ CASES: dict[str, tuple[Callable[[], list[Event]], Expectation]] = {
             "sensebutler_poll": (
                 {"instance", "target"},
                 {"polls": INT, "failures": INT, "skipped_overlap": INT, "last_ms": FLOAT, "max_ms": FLOAT},
+            ),
+        },
+    ),
+    "ingest": (
+        lambda: [event_count(), rejected_event_count(), udp_queue()],
+        {
+            "event_count": ({"event_type", "source", "host", "subsystem"}, {"counter": INT}),
+            "rejected_event_count": (
+                {"source", "app_id", "app_name", "app_name_set", "method", "object_type"},
+                {"counter": INT, "process_time": FLOAT},
+            ),
+            "log_events_queue": (
+                {"queue_type", "host"},
+                {
+                    **dict.fromkeys(
+                        ["queue_size", "queue_max_size", "rate_limit_current", "backpressure_active"], INT
+                    ),
+                    **dict.fromkeys(["messages_received", "messages_queued", "messages_processed"], INT),
+                    **dict.fromkeys(["messages_failed", "messages_dropped_total", "messages_malformed"], INT),
+                    **dict.fromkeys(["messages_dropped_rate_limit", "messages_dropped_queue_full"], INT),
+                    **dict.fromkeys(["messages_dropped_size", "messages_dropped_source_not_allowed"], INT),
+                    "kernel_drops": INT,
+                    **dict.fromkeys(["queue_utilization_pct", "processing_time_avg_ms"], FLOAT),
+                    **dict.fromkeys(["processing_time_p95_ms", "processing_time_max_ms"], FLOAT),
+                },
             ),
         },
     ),

@@ -13,10 +13,13 @@ from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions, en
 from sensebutler.sinks.influxdb.schema import FIELDS, VERSIONS, output_name
 from tests.sinks.influxdb.events import (
     engine_log_event,
+    event_count,
     poll_failed,
     proxy_log_event,
     qix_perf_event,
+    rejected_event_count,
     self_metrics,
+    udp_queue,
 )
 from tests.sinks.influxdb.parse import Line, parse_records
 from tests.sinks.output_events import T0_NS, health, scheduler_log_event, server, sessions, user_event
@@ -311,6 +314,66 @@ def test_self_metrics_give_memory_usage_sink_and_poll_points() -> None:
 def test_self_metrics_instance_falls_back_to_the_event() -> None:
     (memory, *_) = parse_records(mapping(1).encode(self_metrics()))
     assert memory.tags["butler_sos_instance"] == "host-a"
+
+
+# -- UDP ingest reports ------------------------------------------------------------------------------------
+
+
+def test_event_count() -> None:
+    (line,) = parse_records(mapping(2).encode(event_count()))
+    assert (line.measurement, line.fields) == ("event_count", {"counter": "17i"})
+    assert line.tags == {
+        "event_type": "log",
+        "source": "qseow-engine",
+        "host": "QS-PROD-01",
+        "subsystem": "System.Engine.Engine",
+    }
+
+
+def test_rejected_event_count_says_whether_the_app_name_was_known() -> None:
+    (line,) = parse_records(mapping(1).encode(rejected_event_count()))
+    assert line.measurement == "rejected_event_count"
+    assert line.tags == {
+        "source": "qseow-qix-perf",
+        "app_id": "e7af59a0-c243-480d-9571-08727551a66f",
+        "method": "Doc::GetObject",
+        "object_type": "barchart",
+        "app_name": "Sales",
+        "app_name_set": "true",
+    }
+    assert line.fields == {"counter": "5i", "process_time": "123.25"}
+    (unnamed,) = parse_records(mapping(1).encode(rejected_event_count(app_name="")))
+    assert "app_name" not in unnamed.tags
+    assert unnamed.tags["app_name_set"] == "false"
+
+
+def test_udp_queue_metrics_use_butler_sos_names_plus_our_drop_reasons() -> None:
+    (line,) = parse_records(mapping(1).encode(udp_queue()))
+    assert line.measurement == "log_events_queue"
+    assert line.tags == {"queue_type": "log_events", "host": "sensebutler-host"}
+    assert line.fields == {
+        "queue_size": "50i",
+        "queue_max_size": "200i",
+        "queue_utilization_pct": "25",
+        "messages_received": "1000i",
+        "messages_queued": "990i",
+        "messages_processed": "980i",
+        "messages_failed": "2i",
+        "messages_dropped_total": "10i",
+        "messages_dropped_rate_limit": "4i",
+        "messages_dropped_queue_full": "0i",
+        "messages_dropped_size": "1i",
+        "messages_dropped_source_not_allowed": "5i",
+        "messages_malformed": "4i",
+        "kernel_drops": "7i",
+        "processing_time_avg_ms": "0.4",
+        "processing_time_p95_ms": "1.5",
+        "processing_time_max_ms": "3",
+        "rate_limit_current": "3000i",
+        "backpressure_active": "1i",
+    }
+    (user,) = parse_records(mapping(1).encode(udp_queue(queue_type="user_events", backpressure_active=False)))
+    assert (user.measurement, user.fields["backpressure_active"]) == ("user_events_queue", "0i")
 
 
 # -- UDP events --------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from sensebutler.events import Event
+from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
@@ -58,6 +59,9 @@ SUPPORTED_KINDS = frozenset(
         LogEvent.kind,
         QixPerfEvent.kind,
         UserEvent.kind,
+        EventCount.kind,
+        RejectedEventCount.kind,
+        UdpQueueMetrics.kind,
     }
 )
 
@@ -200,6 +204,13 @@ def _raw_names(cls: type[Event], *leave_out: str) -> tuple[str, ...]:
 _LOG_RAW = _raw_names(LogEvent, "categories")
 _QIX_RAW = _raw_names(QixPerfEvent)
 
+#: UDP input drop reasons → Butler SOS's queue-metric field names (others: messages_dropped_<reason>)
+_DROP_FIELDS = {
+    "rate_limited": "messages_dropped_rate_limit",
+    "queue_full": "messages_dropped_queue_full",
+    "too_large": "messages_dropped_size",
+}
+
 _ERROR_TYPES = {"health": "HEALTH_API", "sessions": "PROXY_API", "app_names": "APP_NAMES_EXTRACT"}
 _ERROR_MODULES = {"health": "HEALTH_METRICS", "sessions": "PROXY_SESSIONS", "app_names": "APP_NAMES"}
 _ERROR_CATEGORIES = {"tls_error": "certificate_error"}
@@ -233,6 +244,9 @@ class InfluxMapping:
             LogEvent: self._log_event,
             QixPerfEvent: self._qix_perf,
             UserEvent: self._user_event,
+            EventCount: self._event_count,
+            RejectedEventCount: self._rejected_event_count,
+            UdpQueueMetrics: self._udp_queue,
         }
 
     # -- public ------------------------------------------------------------------------------------
@@ -503,6 +517,45 @@ class InfluxMapping:
                 )
             )
         return points
+
+    # -- UDP ingest reports -------------------------------------------------------------------------
+    def _event_count(self, event: EventCount) -> list[Point]:
+        tags = {"event_type": event.event_type, "source": event.source, "host": event.host}
+        tags["subsystem"] = event.subsystem
+        return [Point("event_count", tags, {"counter": event.counter}, event.time_ns)]
+
+    def _rejected_event_count(self, event: RejectedEventCount) -> list[Point]:
+        tags = {"source": event.source, "app_id": event.app_id, "method": event.method}
+        tags["object_type"] = event.object_type
+        tags["app_name"] = event.app_name
+        tags["app_name_set"] = "true" if event.app_name else "false"
+        fields: dict[str, FieldValue] = {"counter": event.counter, "process_time": event.process_time}
+        return [Point("rejected_event_count", tags, fields, event.time_ns)]
+
+    def _udp_queue(self, event: UdpQueueMetrics) -> list[Point]:
+        fields: dict[str, FieldValue] = {
+            "queue_size": event.queue_size,
+            "queue_max_size": event.queue_max_size,
+            "queue_utilization_pct": event.queue_utilization_pct,
+            "messages_received": event.messages_received,
+            "messages_queued": event.messages_queued,
+            "messages_processed": event.messages_processed,
+            "messages_failed": event.messages_failed,
+            "messages_dropped_total": event.messages_dropped_total,
+        }
+        for field_name in _DROP_FIELDS.values():
+            fields[field_name] = 0
+        for reason, count in event.dropped.items():
+            fields[_DROP_FIELDS.get(reason, f"messages_dropped_{reason}")] = count
+        fields["messages_malformed"] = sum(event.malformed.values())
+        fields["kernel_drops"] = event.kernel_drops
+        fields["processing_time_avg_ms"] = event.processing_time_avg_ms
+        fields["processing_time_p95_ms"] = event.processing_time_p95_ms
+        fields["processing_time_max_ms"] = event.processing_time_max_ms
+        fields["rate_limit_current"] = event.rate_limit_current
+        fields["backpressure_active"] = int(event.backpressure_active)
+        tags = {"queue_type": event.queue_type, "host": event.host}
+        return [Point(f"{event.queue_type}_queue", tags, fields, event.time_ns)]
 
     # -- UDP events ----------------------------------------------------------------------------------
     def _next_offset(self) -> int:

@@ -46,6 +46,29 @@ _COUNTER_V2_UINT = _f("int", v2="uint")
 _MB_V1_INT = _f("float", v1="int")
 
 
+#: the queue metrics of each UDP input (measurements ``<queue_type>_queue``); further
+#: ``messages_dropped_<reason>`` fields are added per drop reason (integers)
+_QUEUE_FIELDS: dict[str, FieldDef] = {
+    "queue_size": _INT,
+    "queue_max_size": _INT,
+    "queue_utilization_pct": _FLOAT,
+    "messages_received": _INT,
+    "messages_queued": _INT,
+    "messages_processed": _INT,
+    "messages_failed": _INT,
+    "messages_dropped_total": _INT,
+    "messages_dropped_rate_limit": _INT,
+    "messages_dropped_queue_full": _INT,
+    "messages_dropped_size": _INT,
+    "messages_malformed": _INT,
+    "kernel_drops": _INT,
+    "processing_time_avg_ms": _FLOAT,
+    "processing_time_p95_ms": _FLOAT,
+    "processing_time_max_ms": _FLOAT,
+    "rate_limit_current": _INT,
+    "backpressure_active": _INT,
+}
+
 #: measurement → canonical field name → definition
 FIELDS: dict[str, dict[str, FieldDef]] = {
     "sense_server": {"version": _STRING, "started": _STRING, "uptime": _STRING},
@@ -113,6 +136,9 @@ FIELDS: dict[str, dict[str, FieldDef]] = {
         "http_status": _INT,
         "duration_ms": _FLOAT,
     },
+    "event_count": {"counter": _INT},
+    "rejected_event_count": {"counter": _INT, "process_time": _FLOAT},
+    **{f"{queue}_queue": _QUEUE_FIELDS for queue in ("log_events", "user_events", "task_events")},
     "log_event": {
         "message": _STRING,
         "exception_message": _STRING,
