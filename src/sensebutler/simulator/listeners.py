@@ -67,7 +67,9 @@ class ListenerGroup:
             server_header=False,
             proxy_headers=False,
             headers=[("Server", server_header)],
-            timeout_keep_alive=30,
+            # HTTP.sys (what Sense services run on) keeps idle connections for 120 s; a shorter
+            # timeout would race with clients that poll every 30 s on a kept-alive connection.
+            timeout_keep_alive=120,
         )
         self._config.load()
         self._state = ServerState()
@@ -83,7 +85,9 @@ class ListenerGroup:
 
     def _bind(self, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP: asyncio only disables Nagle on accepted sockets that say so,
+        # and Nagle plus delayed ACKs would add ~40 ms to every response.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, port))
