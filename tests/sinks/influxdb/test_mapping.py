@@ -176,9 +176,9 @@ def test_unknown_app_ids_are_listed_by_id_and_nothing_is_named_without_app_name_
     included = frozenset({"active_docs"})
     apps = by_measurement(parse_records(mapping(2, include_docs=included).encode(event)))["apps"].fields
     assert apps["active_docs_names"] == '"Finance,zz-unknown"'
-    apps = by_measurement(parse_records(mapping(2, include_docs=included, app_names=False).encode(event)))
-    assert apps["apps"].fields["active_docs_names"] == '""'
-    assert apps["apps"].fields["active_docs"] == '"zz-unknown,a2"'
+    unnamed = by_measurement(parse_records(mapping(2, include_docs=included, app_names=False).encode(event)))
+    assert unnamed["apps"].fields["active_docs_names"] == '""'
+    assert unnamed["apps"].fields["active_docs"] == '"zz-unknown,a2"'
 
 
 # -- proxy sessions ------------------------------------------------------------------------------------
