@@ -15,6 +15,7 @@ from sensebutler import __version__
 from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Component, Runtime, StartupError
+from sensebutler.sinks import influxdb, mqtt, newrelic, prometheus
 from sensebutler.sinks.base import Sink
 from sensebutler.sources.udp import inputs as udp_inputs
 from sensebutler.sources.udp.ingest_metrics import IngestMetrics
@@ -25,9 +26,9 @@ log = logging.getLogger(__name__)
 def build(config: Config) -> Runtime:
     """Every sink and source the configuration enables (each builder returns nothing when off)."""
     runtime = Runtime(config=config, router=Router(), state_dir=Path(config.state.dir))
-    sinks: list[Sink] = []
-    for sink in sinks:
-        runtime.router.add(sink)
+    for build_sinks in (influxdb.build, prometheus.build, mqtt.build, newrelic.build):
+        for sink in build_sinks(runtime):
+            runtime.router.add(sink)
     inputs = udp_inputs.build(runtime)
     runtime.components.extend(inputs)
     if inputs and config.udp.metrics.enable:
