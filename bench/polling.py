@@ -173,27 +173,6 @@ def bench_config(
     )
 
 
-#: set by --wake-on-enqueue (see _wake_on_enqueue)
-WAKE_ON_ENQUEUE = False
-
-
-def _wake_on_enqueue(sink: Any) -> None:
-    """Emulate a one-line fix of ``Delivery.enqueue``: wake the idle worker whenever records arrive.
-
-    As committed, ``enqueue`` wakes the worker only once ``batch_size`` records are queued, so a
-    trickle of records waits until the batch fills (or shutdown); with this the worker wakes at once
-    and batches what arrives within ``flush_interval_s``.
-    """
-    delivery = sink.delivery
-    enqueue = delivery.enqueue
-
-    def enqueue_and_wake(records: list[bytes]) -> None:
-        enqueue(records)
-        delivery._wakeup.set()
-
-    delivery.enqueue = enqueue_and_wake
-
-
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
@@ -212,8 +191,6 @@ async def measure(config: Config, state_dir: Path, warmup: float, duration: floa
     destination = influx_sink.destination  # type: ignore[attr-defined]
     accepted = AcceptedTimes(probe, destination.send)
     destination.send = accepted
-    if WAKE_ON_ENQUEUE:
-        _wake_on_enqueue(influx_sink)
     components = polling.build(runtime)
     for sink in sinks:
         await sink.start()
@@ -269,7 +246,6 @@ def run_one(engines: int, influxd: InfluxdServer, args: argparse.Namespace, work
         **result,
         "duration_s": args.duration,
         "flush_interval_s": config.delivery.flush_interval_s,
-        "wake_on_enqueue": args.wake_on_enqueue,
         "loop": LOOP_NAME,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -303,12 +279,7 @@ def main() -> None:
         default=None,
         help="delivery.flush_interval_s (default: the project's)",
     )
-    parser.add_argument(
-        "--wake-on-enqueue", action="store_true", help="emulate waking the delivery worker on every enqueue"
-    )
     args = parser.parse_args()
-    global WAKE_ON_ENQUEUE
-    WAKE_ON_ENQUEUE = args.wake_on_enqueue
     with tempfile.TemporaryDirectory(prefix="bench-polling-") as temp:
         work = Path(temp)
         (work / "influxd").mkdir()

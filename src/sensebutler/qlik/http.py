@@ -25,9 +25,10 @@ from sensebutler.qlik.asyncio_backend import AsyncioBackend
 from sensebutler.qlik.errors import QlikError, status_error, transport_error
 from sensebutler.qlik.xrfkey import new_xrfkey
 
-#: idle connections are closed after this long; below the idle timeouts of Sense's HTTP.sys (120 s)
-#: and the simulator (30 s), so a reused connection is rarely one the server is closing
-KEEPALIVE_S = 25.0
+#: idle connections are closed after this long: below the 120 s idle timeout of Sense's HTTP.sys (which
+#: the simulator copies), so a reused connection is rarely one the server is closing, and above the
+#: usual polling intervals, so each poll reuses the previous poll's connection
+KEEPALIVE_S = 90.0
 MAX_CONNECTIONS_PER_ORIGIN = 10
 USER_AGENT = f"sensebutler/{__version__}"
 
