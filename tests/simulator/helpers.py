@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +39,69 @@ async def qrs_json(http: httpx.AsyncClient, sim: Simulator, path: str, **params:
     response = await qrs(http, sim, "GET", path, **params)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+class UdpCollector(asyncio.DatagramProtocol):
+    """A UDP socket on a free loopback port that keeps what arrives."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[str] = []
+        self._arrived = asyncio.Event()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.datagrams.append(data.decode("utf-8"))
+        self._arrived.set()
+
+    @property
+    def target(self) -> str:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return f"{host}:{port}"
+
+    async def wait_for(
+        self, predicate: Callable[[str], bool], count: int = 1, timeout: float = 10.0
+    ) -> list[str]:
+        """Wait until ``count`` datagrams match ``predicate``; returns the matching ones."""
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [datagram for datagram in self.datagrams if predicate(datagram)]
+                if len(found) >= count:
+                    return found
+                self._arrived.clear()
+                await self._arrived.wait()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@contextlib.asynccontextmanager
+async def udp_collector() -> AsyncIterator[UdpCollector]:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(UdpCollector, local_addr=("127.0.0.1", 0))
+    protocol.transport = transport
+    try:
+        yield protocol
+    finally:
+        protocol.close()
+
+
+def pattern_fields(pattern: str) -> list[str]:
+    """The field names of a ``;``-separated conversion pattern (the literal prefix is field 0)."""
+    names = []
+    for token in pattern.split(";"):
+        found = re.fullmatch(r"%property\{([^}]*)\}", token)
+        names.append(found.group(1) if found else token.lstrip("%").split("{")[0])
+    return names
+
+
+def parse_datagram(pattern: str, datagram: str) -> dict[str, str]:
+    """Split ``datagram`` by the pattern's layout; the last field keeps any ``;`` it contains.
+
+    Returns an empty dict when the literal prefix differs."""
+    names = pattern_fields(pattern)
+    values = datagram.split(";", len(names) - 1)
+    if len(values) != len(names) or values[0] != names[0]:
+        return {}
+    return dict(zip(names, values, strict=True))

@@ -221,6 +221,7 @@ class Task(Entity):
     user_directory: str = ""
     user_directory_id: str = EMPTY_GUID
     is_manually_triggered: bool = False
+    history: str = "never"
     last_result: ExecutionResult | None = None
     next_execution: datetime = NEVER
     session: ExecutionSession | None = None
@@ -725,6 +726,7 @@ class _Builder:
             duration=spec.duration,
             fail_rate=spec.fail_rate,
             schedule_every=spec.schedule_every,
+            history=spec.last_result,
             path=spec.path,
             parameters=spec.parameters,
             user_directory=spec.user_directory or "",

@@ -20,6 +20,7 @@ from sensebutler.simulator import shapes
 from sensebutler.simulator.model import STATUS_NAMES, TASK_TYPES, ServiceState, ServiceType, Site
 from sensebutler.simulator.qrs_filter import FilterSyntaxError, parse_filter
 from sensebutler.simulator.web import (
+    Handler,
     QlikUserError,
     Router,
     empty_response,
@@ -144,23 +145,21 @@ class QrsApi:
                 body["privileges"] = list(PRIVILEGES)
         return shaped
 
-    def _list_handler(
-        self, collection: Collection, *, full: bool
-    ) -> Callable[[Request, dict[str, str]], Any]:
+    def _list_handler(self, collection: Collection, *, full: bool) -> Handler:
         async def handler(request: Request, params: dict[str, str]) -> Response:
             selected = self._select(request, collection, full=full)
             return selected if isinstance(selected, Response) else json_response(selected)
 
         return handler
 
-    def _count_handler(self, collection: Collection) -> Callable[[Request, dict[str, str]], Any]:
+    def _count_handler(self, collection: Collection) -> Handler:
         async def handler(request: Request, params: dict[str, str]) -> Response:
             selected = self._select(request, collection, full=True)
             return selected if isinstance(selected, Response) else json_response({"value": len(selected)})
 
         return handler
 
-    def _get_handler(self, collection: Collection) -> Callable[[Request, dict[str, str]], Any]:
+    def _get_handler(self, collection: Collection) -> Handler:
         async def handler(request: Request, params: dict[str, str]) -> Response:
             item = self._lookup(collection, params["id"])
             if item is None:

@@ -23,9 +23,21 @@ from sensebutler.simulator.engine_api import EngineApi
 from sensebutler.simulator.faults import Faults
 from sensebutler.simulator.listeners import ListenerGroup
 from sensebutler.simulator.log4net import AppenderSpec
-from sensebutler.simulator.model import ProxySession, ServerNode, Site, User, build_site
+from sensebutler.simulator.model import (
+    SCHEDULER_USER,
+    ExecutionResult,
+    ExecutionSession,
+    ProxySession,
+    ServerNode,
+    Site,
+    User,
+    build_site,
+)
 from sensebutler.simulator.proxy_api import ProxyApi
 from sensebutler.simulator.qrs_api import QrsApi, reading_collections
+from sensebutler.simulator.qrs_licenses import LicenseRoutes, license_collections
+from sensebutler.simulator.qrs_tasks import ScriptLogTickets, TaskRoutes, task_collections
+from sensebutler.simulator.runs import TaskRunner
 from sensebutler.simulator.scenario import Scenario, load_scenario
 from sensebutler.simulator.sessions import Sessions
 from sensebutler.simulator.udp import SiteLogs, UdpEmitter, UdpTargets, parse_target
@@ -214,6 +226,11 @@ class Simulator:
         self.udp = UdpEmitter(self.targets, options.appenders)
         self.logs = SiteLogs(self.udp, self.scenario.service_account)
         self.sessions = Sessions(self.model, self.logs, self.rng)
+        self.runner = TaskRunner(self.model, self.logs, self.rng)
+        self.runner.seed_history(
+            {task.id: task.history for task in self.model.tasks.values() if task.history != "never"}
+        )
+        self.tickets = ScriptLogTickets(options.script_log_delay)
         self.faults = Faults()
         self._dispatch = _Dispatch(self.faults)
         self._listeners: ListenerGroup | None = None
@@ -265,9 +282,15 @@ class Simulator:
             return base + index if base else 0
 
         qrs = QrsApi(self.model)
-        for name, collection in reading_collections(self.model).items():
+        collections = {
+            **reading_collections(self.model),
+            **task_collections(self.model),
+            **license_collections(self.model),
+        }
+        for name, collection in collections.items():
             qrs.add_collection(name, collection)
-        self._qrs = qrs
+        TaskRoutes(qrs, self.runner, self.tickets)
+        LicenseRoutes(qrs)
         nodes: list[NodeInfo] = []
         central = self.model.central
         qrs_port = await self._listen(f"{central.name}/qrs", options.qrs_port, central.name, "qrs", qrs)
@@ -372,6 +395,31 @@ class Simulator:
         self.sessions.stop(session)
         return True
 
+    async def trigger_reload(
+        self,
+        task: str,
+        *,
+        outcome: str = "success",
+        duration: float | None = None,
+        user: str = SCHEDULER_USER,
+    ) -> ExecutionSession:
+        """Run a task (GUID or name) now and make it end as ``success``, ``failed`` or ``aborted``.
+
+        Raises ``KeyError`` for an unknown task and :class:`~sensebutler.simulator.runs.TaskBusy` when it
+        is already running. ``await sim.wait_for_task(session.id)`` returns the execution result.
+        """
+        return self.runner.start(
+            self.model.task(task),
+            user=user,
+            outcome=outcome,
+            duration=duration,
+            manual=user != SCHEDULER_USER,
+        )
+
+    async def wait_for_task(self, session_id: str, timeout: float | None = 30.0) -> ExecutionResult:
+        """The execution result of a started task once it has finished (and its datagrams are sent)."""
+        return await self.runner.wait(session_id, timeout)
+
     def set_engine_load(self, node: str, *, cpu: float | None = None, ram: float | None = None) -> None:
         """Pin an engine's CPU and/or RAM use (percent); None returns it to simulated values."""
         engine = self._engine(node)
@@ -392,6 +440,7 @@ class Simulator:
         return f"{node.name}/{service}"
 
     async def stop(self) -> None:
+        await self.runner.close()
         if self._listeners is not None:
             await self._listeners.close()
             self._listeners = None
