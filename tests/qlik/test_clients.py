@@ -154,7 +154,17 @@ async def test_nothing_listening_is_connection_refused(http: QlikHttp) -> None:
     assert caught.value.category == "connection_refused"
 
 
-async def test_unknown_host_is_dns_error(http: QlikHttp) -> None:
-    with pytest.raises(QlikError) as caught:
-        await fetch_healthcheck(http, "no-such-host.invalid", 4747, timeout_s=5)
+@pytest.mark.parametrize(
+    ("host", "detail"), [("no-such-host.invalid", "does not resolve"), ("bad..name", "not a valid host name")]
+)
+async def test_unknown_or_invalid_host_is_dns_error(http: QlikHttp, host: str, detail: str) -> None:
+    with pytest.raises(QlikError, match=detail) as caught:
+        await fetch_healthcheck(http, host, 4747, timeout_s=5)
     assert caught.value.category == "dns_error"
+
+
+async def test_qrs_calls_carry_the_configured_x_qlik_user(simulator: Simulator, http: QlikHttp) -> None:
+    config = config_for(simulator.info).qlik.model_copy(update={"user_header": "not a user"})
+    with pytest.raises(QlikError, match="Invalid X-Qlik-User header") as caught:
+        await QrsClient(http, config).apps()
+    assert (caught.value.category, caught.value.status) == ("http_4xx", 400)

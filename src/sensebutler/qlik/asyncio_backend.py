@@ -96,7 +96,7 @@ class AsyncioBackend(AsyncNetworkBackend):
                 )
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(exc) from exc
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA cannot encode
             raise httpcore.ConnectError(exc) from exc
         sock = writer.get_extra_info("socket")
         for option in socket_options or ():

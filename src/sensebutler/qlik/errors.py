@@ -77,6 +77,8 @@ def transport_error(
         return QlikError("connection_refused", host, endpoint, "connection refused")
     if any(isinstance(c, socket.gaierror) for c in causes):
         return QlikError("dns_error", host, endpoint, "host name does not resolve")
+    if any(isinstance(c, UnicodeError) for c in causes):
+        return QlikError("dns_error", host, endpoint, "not a valid host name")
     detail = str(exc) or type(exc).__name__
     return QlikError("connection_error", host, endpoint, detail)
 
