@@ -93,6 +93,7 @@ class PollScheduler:
         self._loops: list[asyncio.Task[None]] = []
         self._polls: set[asyncio.Task[None]] = set()
         self._problems = RateLimitedLog(log, 300.0)
+        self._traced: set[str] = set()  # targets whose unexpected error was logged with a traceback
 
     def counters(self) -> dict[str, PollCounters]:
         return {target: stats.snapshot() for target, stats in self.stats.items()}
@@ -156,7 +157,9 @@ class PollScheduler:
         except QlikError as exc:
             error = exc
         except Exception as exc:
-            log.exception("%s: unexpected error while polling", job.target)
+            if job.target not in self._traced:
+                self._traced.add(job.target)
+                log.exception("%s: unexpected error while polling", job.target)
             message, category = f"unexpected error: {exc!r}", INTERNAL_ERROR
         if error is not None:
             message, category = str(error), error.category
