@@ -13,6 +13,8 @@ uses — is measured:
   accepted the write holding that sample's ``sense_server`` point (the destination's ``send``
   returned, i.e. influxd answered 204). Instrumented by wrapping the sink destination's ``send``;
   the wrapper and a small probe sink recording poll starts are the only bench code in the loop.
+  Unless batches fill up, a point waits up to ``delivery.flush_interval_s`` for batch-mates, so that
+  setting (``--flush-interval``) bounds the latency from below; ``poll_p99_ms`` is the HTTP poll alone.
 * ``failed_polls``: polls that published ``PollFailed`` during the window.
 
 Each target's phase is spread over the whole interval (``jitter_s`` = interval), as an operator
