@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from sensebutler.simulator import Simulator
 
 XRFKEY = "abcdefghij987654"
 COMPAT = Path(__file__).resolve().parents[2] / "../shared/compat"
+PATTERN = re.compile(r'name="conversionpattern"\s+value="([^"]*)"', re.IGNORECASE)
 
 
 def client(sim: Simulator, **kwargs: Any) -> httpx.AsyncClient:
     """An HTTPS client holding the exported client certificate."""
-    return httpx.AsyncClient(verify=sim.info.client_ssl_context(), timeout=10.0, **kwargs)
+    kwargs.setdefault("timeout", 10.0)
+    return httpx.AsyncClient(verify=sim.info.client_ssl_context(), **kwargs)
 
 
 def xrf(params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -105,3 +108,17 @@ def parse_datagram(pattern: str, datagram: str) -> dict[str, str]:
     if len(values) != len(names) or values[0] != names[0]:
         return {}
     return dict(zip(names, values, strict=True))
+
+
+def compat_patterns() -> dict[str, str]:
+    """Conversion patterns from the shipped appender XML files, keyed by their literal prefix."""
+    folders = [COMPAT / "butler/log_appender_xml", COMPAT / "butler-sos/log_appender_xml"]
+    if not all(folder.is_dir() for folder in folders):
+        pytest.skip(f"compat appender files not found under {COMPAT.resolve()}")
+    patterns: dict[str, str] = {}
+    for folder in folders:
+        for path in folder.glob("*/LocalLogConfig.xml"):
+            # a regex, not an XML parser: Butler's file has a literal "<IP ...>" placeholder in an attribute
+            for value in PATTERN.findall(path.read_text(encoding="utf-8")):
+                patterns[value.split(";", 1)[0]] = value
+    return patterns

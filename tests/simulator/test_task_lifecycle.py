@@ -4,7 +4,6 @@ datagrams, parsed with the conversion patterns of the appender files users reall
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,24 +12,17 @@ from sensebutler.simulator import Simulator
 from sensebutler.simulator.model import SCHEDULER_USER
 from sensebutler.simulator.timefmt import qrs_time
 from tests.fixtures.simulator import SimulatorFactory
-from tests.simulator.helpers import COMPAT, UdpCollector, client, parse_datagram, qrs, qrs_json, udp_collector
+from tests.simulator.helpers import (
+    UdpCollector,
+    client,
+    compat_patterns,
+    parse_datagram,
+    qrs,
+    qrs_json,
+    udp_collector,
+)
 
 GUID_ZERO = "00000000-0000-0000-0000-000000000000"
-PATTERN = re.compile(r'name="conversionpattern"\s+value="([^"]*)"', re.IGNORECASE)
-
-
-def compat_patterns() -> dict[str, str]:
-    """Conversion patterns from the shipped appender XML files, keyed by their literal prefix."""
-    folders = [COMPAT / "butler/log_appender_xml", COMPAT / "butler-sos/log_appender_xml"]
-    if not all(folder.is_dir() for folder in folders):
-        pytest.skip(f"compat appender files not found under {COMPAT.resolve()}")
-    patterns: dict[str, str] = {}
-    for folder in folders:
-        for path in folder.glob("*/LocalLogConfig.xml"):
-            # a regex, not an XML parser: Butler's file has a literal "<IP ...>" placeholder in an attribute
-            for value in PATTERN.findall(path.read_text(encoding="utf-8")):
-                patterns[value.split(";", 1)[0]] = value
-    return patterns
 
 
 @pytest.fixture

@@ -1,9 +1,14 @@
-"""``sensebutler simulator``: run the fake Qlik Sense site.
+"""``sensebutler simulator`` and ``sensebutler demo``.
 
-``sensebutler simulator [OPTIONS]`` starts it, prints exactly one JSON line on stdout when every
-listener is up (URLs, ports, certificate paths; also written to ``<state dir>/simulator.json``) and
-stops cleanly with exit code 0 on SIGTERM or SIGINT. Logs go to stderr. Exit codes: 2 bad arguments
-(invalid scenario, UDP target), 3 could not start (port in use, state dir not writable).
+* ``sensebutler simulator [OPTIONS]`` starts the fake Qlik Sense site, prints exactly one JSON line on
+  stdout when every listener is up (URLs, ports, certificate paths, control API; also written to
+  ``<state dir>/simulator.json``; with hundreds of extra engines the line is long, read it with a
+  large buffer) and stops cleanly with exit code 0 on SIGTERM or SIGINT. Logs go to stderr.
+* ``sensebutler simulator trigger COMMAND ...`` acts on a running simulator (see :mod:`trigger_cli`).
+* ``sensebutler demo`` runs it with background activity and narrates what happens.
+
+Exit codes: 2 bad arguments (invalid scenario, UDP target), 3 could not start (port in use, state
+dir not writable).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
+from sensebutler.simulator.demo import run_demo
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorOptions
+from sensebutler.simulator.trigger_cli import trigger_app
 from sensebutler.simulator.udp import TargetError, parse_target
 
 EXIT_USAGE = 2
@@ -185,9 +193,37 @@ def simulator_app() -> typer.Typer:
         )
         run_simulator(options, log_level)
 
+    app.add_typer(trigger_app(), name="trigger")
     return app
 
 
+def demo(
+    state_dir: Annotated[Path, typer.Option(help="Certificates and state live here.")] = Path(".state/demo"),
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
+    activity_rate: Annotated[float, typer.Option(help="Scale of background activity (1 = normal).")] = 1.0,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario YAML (default: the shipped one).")] = None,
+    udp_log_target: Annotated[str | None, typer.Option(help="host:port for log events (9996).")] = None,
+    udp_user_target: Annotated[str | None, typer.Option(help="host:port for user events (9997).")] = None,
+    udp_task_target: Annotated[str | None, typer.Option(help="host:port for task events (9998).")] = None,
+) -> None:
+    """Run the simulator with background activity and narrate what happens (free ports; Ctrl+C stops)."""
+    ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
+    targets = {"log": udp_log_target, "user": udp_user_target, "task": udp_task_target}
+    options = build_options(state_dir, "127.0.0.1", ports, targets, scenario, seed, True, activity_rate, 0)
+    _setup_logging("warning")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _install_stop_signals(stop)
+        await run_demo(options, Console(), stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``simulator`` to the main ``sensebutler`` command line."""
+    """Add ``simulator`` (with ``simulator trigger``) and ``demo`` to the main command line."""
     app.add_typer(simulator_app(), name="simulator")
+    app.command("demo")(demo)

@@ -25,13 +25,12 @@ class Fault:
         return path.lower().startswith(self.path_prefix.lower())
 
     def as_json(self) -> dict[str, object]:
-        return {
-            "node": self.node,
-            "service": self.service,
-            "path_prefix": self.path_prefix,
-            "delay": self.delay,
-            "status": self.status,
-        }
+        mode: dict[str, object] = (
+            {"mode": "slow", "delay": self.delay}
+            if self.status is None
+            else {"mode": "error", "status": self.status}
+        )
+        return {"node": self.node, "service": self.service, "path_prefix": self.path_prefix, **mode}
 
 
 class Faults:

@@ -120,6 +120,13 @@ class ListenerGroup:
         self._listeners[key] = listener
         return listener.port
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._listeners
+
+    def refusing(self) -> list[str]:
+        """Keys of the listeners that currently refuse TLS."""
+        return [key for key, listener in self._listeners.items() if listener.refusing]
+
     def port(self, key: str) -> int:
         return self._listeners[key].port
 

@@ -71,6 +71,7 @@ class TaskRunner:
         self._finished: dict[str, asyncio.Future[ExecutionResult]] = {}
         self._listeners: list[Listener] = []
         self._next_node = 0
+        self.schedule_scale = 1.0
 
     def listen(self, listener: Listener) -> None:
         """``listener(phase, task, result)`` with phase ``started`` or ``finished``."""
@@ -242,7 +243,7 @@ class TaskRunner:
                 task.app.touch(SCHEDULER_USER, now)
         task.touch(SCHEDULER_USER, now)
         if task.schedule_every is not None and task.enabled:
-            task.next_execution = now + timedelta(seconds=task.schedule_every)
+            task.next_execution = now + timedelta(seconds=task.schedule_every * self.schedule_scale)
         task.session = None
         self.site.execution_sessions.pop(session.id, None)
         self._log_outcome(session, outcome)

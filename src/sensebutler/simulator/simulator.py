@@ -17,20 +17,18 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from sensebutler.simulator.about_api import AboutApi
+from sensebutler.simulator.activity import Activity
 from sensebutler.simulator.certs import CertificatePaths, ensure_certificates, server_context
-from sensebutler.simulator.engine import Engine
+from sensebutler.simulator.control import SiteControl
+from sensebutler.simulator.control_api import ControlApi
 from sensebutler.simulator.engine_api import EngineApi
 from sensebutler.simulator.faults import Faults
 from sensebutler.simulator.listeners import ListenerGroup
 from sensebutler.simulator.log4net import AppenderSpec
+from sensebutler.simulator.log_events import LogEventWriter
 from sensebutler.simulator.model import (
-    SCHEDULER_USER,
-    ExecutionResult,
-    ExecutionSession,
-    ProxySession,
     ServerNode,
     Site,
-    User,
     build_site,
 )
 from sensebutler.simulator.proxy_api import ProxyApi
@@ -209,8 +207,30 @@ class _Dispatch:
         await response(scope, receive, send)
 
 
-class Simulator:
-    """A fake Qlik Sense Enterprise on Windows site. Use ``async with Simulator(options) as sim``."""
+class _Single:
+    """ASGI adapter for one API (the control API's own listener)."""
+
+    def __init__(self, api: _Api) -> None:
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.api.handle(request)
+        except Exception:
+            log.exception("simulator control: %s %s failed", request.method, request.url.path)
+            response = error_response(500, "Internal Server Error")
+        await response(scope, receive, send)
+
+
+class Simulator(SiteControl):
+    """A fake Qlik Sense Enterprise on Windows site. Use ``async with Simulator(options) as sim``.
+
+    The control operations (sessions, reloads, services, faults, licence, events) come from
+    :class:`~sensebutler.simulator.control.SiteControl`.
+    """
 
     def __init__(self, options: SimulatorOptions) -> None:
         self.options = options
@@ -231,9 +251,18 @@ class Simulator:
             {task.id: task.history for task in self.model.tasks.values() if task.history != "never"}
         )
         self.tickets = ScriptLogTickets(options.script_log_delay)
+        self.events = LogEventWriter(self.model, self.logs, self.rng)
+        self.activity = (
+            Activity(self.model, self.sessions, self.runner, self.events, self.rng, options.activity_rate)
+            if options.background
+            else None
+        )
         self.faults = Faults()
         self._dispatch = _Dispatch(self.faults)
-        self._listeners: ListenerGroup | None = None
+        self._dispatch_requests = self._dispatch.requests
+        self._dispatch_errors = self._dispatch.errors
+        self._listeners = None
+        self._control: ListenerGroup | None = None
         self._info: SimulatorInfo | None = None
 
     @property
@@ -345,6 +374,10 @@ class Simulator:
                     engine_url=url(port),
                 )
             )
+        self._control = ListenerGroup(
+            _Single(ControlApi(self)), "127.0.0.1", None, server_header="sensebutler"
+        )
+        control_port = await self._control.add("control", options.control_port, tls=False)
         self._info = SimulatorInfo(
             pid=os.getpid(),
             state_dir=state_dir,
@@ -353,96 +386,37 @@ class Simulator:
             qrs_port=qrs_port,
             about_url=url(about_port),
             about_port=about_port,
-            control_url=None,
-            control_port=None,
+            control_url=f"http://127.0.0.1:{control_port}",
+            control_port=control_port,
             certificates=paths,
             udp_targets=self.targets,
             nodes=nodes,
             extra_engines=extras,
         )
         (state_dir / "simulator.json").write_text(json.dumps(self._info.as_json(), indent=2))
+        if self.activity is not None:
+            self.activity.start()
         log.info(
-            "simulator ready: QRS %s, %d nodes, %d extra engines", url(qrs_port), len(nodes), len(extras)
+            "simulator ready: QRS %s, control http://127.0.0.1:%d, %d nodes, %d extra engines%s",
+            url(qrs_port),
+            control_port,
+            len(nodes),
+            len(extras),
+            ", background activity on" if self.activity is not None else "",
         )
         return self._info
-
-    # -- control ------------------------------------------------------------------------------------
-
-    def _user(self, user: str | None) -> User:
-        if user is None:
-            people = [u for u in self.model.users.values() if u.directory != "INTERNAL" and not u.inactive]
-            return self.rng.choice(people)
-        directory, _, user_id = user.rpartition("\\")
-        found = self.model.user_by_key(directory or self.scenario.user_directory, user_id)
-        if found is None:
-            raise KeyError(f"unknown user {user!r}")
-        return found
-
-    async def add_session(
-        self, node: str, *, user: str | None = None, virtual_proxy: str = "", apps: int = 1
-    ) -> ProxySession:
-        """Start a proxy session on ``node`` for ``user`` (``DIR\\id``, or random) with ``apps`` open apps."""
-        session = self.sessions.start(self.model.node(node), self._user(user), virtual_proxy=virtual_proxy)
-        for app in self.rng.sample(list(self.model.apps.values()), min(apps, len(self.model.apps))):
-            self.sessions.open_connection(session, app)
-        return session
-
-    async def remove_session(self, session_id: str) -> bool:
-        """End a proxy session (its connections close first); False when it does not exist."""
-        session = self.model.proxy_sessions.get(session_id.lower())
-        if session is None:
-            return False
-        self.sessions.stop(session)
-        return True
-
-    async def trigger_reload(
-        self,
-        task: str,
-        *,
-        outcome: str = "success",
-        duration: float | None = None,
-        user: str = SCHEDULER_USER,
-    ) -> ExecutionSession:
-        """Run a task (GUID or name) now and make it end as ``success``, ``failed`` or ``aborted``.
-
-        Raises ``KeyError`` for an unknown task and :class:`~sensebutler.simulator.runs.TaskBusy` when it
-        is already running. ``await sim.wait_for_task(session.id)`` returns the execution result.
-        """
-        return self.runner.start(
-            self.model.task(task),
-            user=user,
-            outcome=outcome,
-            duration=duration,
-            manual=user != SCHEDULER_USER,
-        )
-
-    async def wait_for_task(self, session_id: str, timeout: float | None = 30.0) -> ExecutionResult:
-        """The execution result of a started task once it has finished (and its datagrams are sent)."""
-        return await self.runner.wait(session_id, timeout)
-
-    def set_engine_load(self, node: str, *, cpu: float | None = None, ram: float | None = None) -> None:
-        """Pin an engine's CPU and/or RAM use (percent); None returns it to simulated values."""
-        engine = self._engine(node)
-        engine.cpu_override = cpu
-        engine.ram_override = ram
-
-    def _engine(self, node: str) -> Engine:
-        try:
-            return self.model.node(node).engine
-        except KeyError:
-            for extra in self.model.extra_engines:
-                if extra.name.lower() == node.lower():
-                    return extra.engine
-            raise
 
     @staticmethod
     def _key(node: ServerNode, service: str) -> str:
         return f"{node.name}/{service}"
 
     async def stop(self) -> None:
+        if self.activity is not None:
+            await self.activity.stop()
         await self.runner.close()
-        if self._listeners is not None:
-            await self._listeners.close()
-            self._listeners = None
+        for group in (self._control, self._listeners):
+            if group is not None:
+                await group.close()
+        self._control = self._listeners = None
         self.udp.close()
         self._info = None

@@ -1,0 +1,99 @@
+"""``sensebutler demo``: the simulator with background activity, narrated on the console.
+
+It prints where everything is (URLs, certificates, control API), then one line per thing that
+happens on the site (sessions, app connections, reloads and their outcome, warnings and errors) and
+a summary every ten seconds. QIX performance rows are only counted, they are too many to print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from rich.console import Console
+
+from sensebutler.simulator.log4net import LogRecord
+from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
+from sensebutler.simulator.udp import Datagram
+
+_LEVEL_STYLE = {"WARN": "yellow", "ERROR": "bold red", "FATAL": "bold red"}
+_QUIET_LOGGERS = ("QixPerformance.",)
+_STATE_LINES = (
+    "Execution State Change to Triggered",
+    "Execution State Change to Started",
+    "Execution State Change to AbortInitiated",
+    "Execution State Change to Aborted",
+)
+
+
+def describe(info: SimulatorInfo) -> list[str]:
+    lines = ["Simulated Qlik Sense site:"]
+    for node in info.nodes:
+        line = f"  {node.name:<8} {node.host_name:<30} engine {node.engine_url}  proxy {node.proxy_url}"
+        if node.qrs_url:
+            line += f"  QRS {node.qrs_url}  About {node.about_url}"
+        lines.append(line)
+    paths = info.certificates
+    lines.append(f"  client certificate {paths.client}, key {paths.client_key}, CA {paths.root}")
+    control = info.control_url
+    lines.append(f"  control API {control} (try: sensebutler simulator trigger --control {control} status)")
+    targets = info.udp_targets.as_json()
+    lines.append(
+        f"  UDP: log events -> {targets['log']}, user events -> {targets['user']}, "
+        f"task events -> {targets['task']}"
+    )
+    return lines
+
+
+class Narrator:
+    """Turns what the site logs into console lines."""
+
+    def __init__(self, console: Console, app_names: dict[str, str]) -> None:
+        self.console = console
+        self.app_names = app_names
+        self.qix_rows = 0
+
+    def __call__(self, record: LogRecord, datagrams: list[Datagram]) -> None:
+        if record.logger.startswith(_QUIET_LOGGERS):
+            self.qix_rows += 1
+            return
+        audit = record.logger.startswith("AuditActivity")
+        if record.message in _STATE_LINES or (record.level == "INFO" and not datagrams and not audit):
+            return
+        text = record.message
+        task = record.properties.get("TaskName")
+        if task and task not in text:
+            text = f"{task}: {text}"
+        if audit:
+            text = text.split(" UserAgent:", 1)[0]
+        for app_id, name in self.app_names.items():
+            text = text.replace(app_id, name)
+        self.console.print(
+            f"{record.time.strftime('%H:%M:%S')} {record.hostname:<12} {record.level:<5} {text}",
+            style=_LEVEL_STYLE.get(record.level, ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+async def run_demo(options: SimulatorOptions, console: Console, stop: asyncio.Event) -> None:
+    """Run the narrated simulator until ``stop`` is set."""
+    async with Simulator(options) as sim:
+        narrator = Narrator(console, {app.id: app.name for app in sim.model.apps.values()})
+        sim.udp.observe(narrator)
+        for line in [*describe(sim.info), "Press Ctrl+C to stop.", ""]:
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10.0)
+            status = sim.status()
+            console.print(
+                f"-- {status['proxy_sessions']} sessions, {status['engine_connections']} app connections, "
+                f"{len(status['running_tasks'])} tasks running, {narrator.qix_rows} QIX rows, "
+                f"{sum(status['udp']['sent'].values())} datagrams sent",
+                style="dim",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
