@@ -126,7 +126,7 @@ class QrsApi:
     def _select(self, request: Request, collection: Collection, *, full: bool) -> list[Json] | Response:
         text = request.query_params.get("filter")
         try:
-            condition = parse_filter(text, collection.enums) if text else None
+            condition = parse_filter(text, collection.enums) if text and text.strip() else None
         except FilterSyntaxError as exc:
             return text_response(str(exc), 400)
         shaped: list[Json] = []

@@ -157,6 +157,17 @@ class SimulatorInfo:
         }
 
 
+def build_qrs(site: Site, runner: TaskRunner, tickets: ScriptLogTickets) -> QrsApi:
+    """The Repository Service API with every collection and action route."""
+    qrs = QrsApi(site)
+    collections = {**reading_collections(site), **task_collections(site), **license_collections(site)}
+    for name, collection in collections.items():
+        qrs.add_collection(name, collection)
+    TaskRoutes(qrs, runner, tickets)
+    LicenseRoutes(qrs)
+    return qrs
+
+
 class _Api(Protocol):
     async def handle(self, request: Request) -> Any: ...
 
@@ -310,16 +321,7 @@ class Simulator(SiteControl):
         def offset(base: int, index: int) -> int:
             return base + index if base else 0
 
-        qrs = QrsApi(self.model)
-        collections = {
-            **reading_collections(self.model),
-            **task_collections(self.model),
-            **license_collections(self.model),
-        }
-        for name, collection in collections.items():
-            qrs.add_collection(name, collection)
-        TaskRoutes(qrs, self.runner, self.tickets)
-        LicenseRoutes(qrs)
+        qrs = build_qrs(self.model, self.runner, self.tickets)
         nodes: list[NodeInfo] = []
         central = self.model.central
         qrs_port = await self._listen(f"{central.name}/qrs", options.qrs_port, central.name, "qrs", qrs)
