@@ -27,8 +27,10 @@ from sensebutler.runtime import StartupError
 EXIT_CONFIG = 1
 EXIT_STARTUP = 3
 
-#: modules that add their own commands through ``register(app)``
+#: modules that add their own commands through ``register(app)``; imported only when needed, so
+#: ``run`` does not pay for the simulator's imports (start-up time, memory)
 COMMAND_MODULES = ("sensebutler.simulator.cli", "sensebutler.simulator.send_udp")
+CORE_COMMANDS = ("run", "config", "version")
 
 app = typer.Typer(
     name="sensebutler",
@@ -134,8 +136,7 @@ def _register_commands() -> None:
         module.register(app)
 
 
-_register_commands()
-
-
 def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in CORE_COMMANDS:
+        _register_commands()
     app()

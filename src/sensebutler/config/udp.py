@@ -24,9 +24,8 @@ class Listener(FeatureSection):
     port: int = Field(default=0, ge=0, le=65535)
     #: datagrams larger than this are dropped and counted (65507 = the UDP maximum)
     max_size: int = Field(default=65507, ge=64, le=65507)
-    #: datagrams waiting to be parsed; beyond it they are dropped and counted as ``queue_full``
-    queue_size: int = Field(default=100_000, ge=1)
-    #: kernel socket receive buffer; large buffers absorb bursts instead of dropping in the kernel
+    #: the socket's receive buffer is the ingest queue: large buffers absorb bursts; what does not
+    #: fit is dropped by the kernel and counted (``kernel_drops``)
     receive_buffer_mb: float = Field(default=16, gt=0, le=2048)
     rate_limit: RateLimit = RateLimit()
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)

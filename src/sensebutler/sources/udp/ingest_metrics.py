@@ -78,6 +78,7 @@ class IngestMetrics:
         stats = udp_input.stats
         listener = udp_input.listener
         kernel = listener.read_kernel_drops() or 0
+        queue_bytes = listener.queue_bytes()
         prev = self._previous.get(udp_input.name, (0, 0, 0, 0, Counter(), Counter(), 0))
         now = (
             stats.received,
@@ -96,8 +97,9 @@ class IngestMetrics:
         return UdpQueueMetrics(
             queue_type=QUEUE_TYPES.get(udp_input.handler.name, udp_input.handler.name),
             host=self.host,
-            queue_size=listener.queue_size,
-            queue_max_size=listener.settings.queue_size,
+            # the socket's receive buffer is the queue (bytes)
+            queue_size=queue_bytes,
+            queue_max_size=listener.receive_buffer,
             messages_received=received,
             messages_queued=received
             - dropped.get("source_not_allowed", 0)
@@ -113,7 +115,7 @@ class IngestMetrics:
             processing_time_p95_ms=_p95(timings),
             processing_time_max_ms=max(timings, default=0.0),
             rate_limit_current=int(received * 60 / self.interval_s),
-            backpressure_active=listener.queue_size >= 0.8 * listener.settings.queue_size,
+            backpressure_active=queue_bytes >= 0.8 * listener.receive_buffer,
         )
 
 

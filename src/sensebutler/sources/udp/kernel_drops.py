@@ -1,4 +1,5 @@
-"""Datagrams the kernel dropped on our socket because its receive buffer was full.
+"""What the kernel knows about our UDP socket: datagrams it dropped because the receive buffer
+was full, and how full that buffer is.
 
 Linux counts them per socket in the last column of ``/proc/net/udp`` and ``/proc/net/udp6``; we
 find our socket by its inode. Elsewhere the number is unknown (``None``).
@@ -17,7 +18,7 @@ def socket_inode(sock: socket.socket) -> int:
     return os.fstat(sock.fileno()).st_ino
 
 
-def kernel_drops(inode: int) -> int | None:
+def _row(inode: int) -> list[str] | None:
     wanted = str(inode)
     for table in _TABLES:
         try:
@@ -27,8 +28,22 @@ def kernel_drops(inode: int) -> int | None:
         for line in lines:
             cols = line.split()
             if len(cols) >= 13 and cols[9] == wanted:
-                try:
-                    return int(cols[-1])
-                except ValueError:
-                    return None
+                return cols
     return None
+
+
+def kernel_drops(inode: int) -> int | None:
+    cols = _row(inode)
+    try:
+        return int(cols[-1]) if cols else None
+    except ValueError:
+        return None
+
+
+def socket_queue(inode: int) -> int | None:
+    """Bytes waiting in the socket's receive queue (column ``tx_queue:rx_queue``, hex)."""
+    cols = _row(inode)
+    try:
+        return int(cols[4].split(":")[1], 16) if cols else None
+    except (ValueError, IndexError):
+        return None

@@ -1,12 +1,15 @@
-"""A UDP input: socket, admission checks, bounded queue, and the drain that hands datagrams on.
+"""A UDP input: socket, admission checks, and batched reads that hand datagrams on.
 
-Per datagram, in order (cheapest first): source allow-list → size → token-bucket rate limit →
-bounded queue. Each refusal is counted by reason. The queue is drained in slices on the event loop
-(``call_soon``), so socket reads and processing interleave without a task switch per datagram.
+The socket's receive buffer is the queue. When it becomes readable the listener waits
+``READ_DELAY_S`` so a batch gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
+the event loop between slices) until the socket is empty, and handles each one at once. One
+wake-up per batch instead of one per datagram keeps the cost per datagram low at every rate.
 
-Every datagram that reaches the socket ends up in exactly one place:
-``received = processed + dropped + malformed + queued`` (see :class:`IngestStats`), and datagrams
-the kernel dropped before we could read them are read from the OS (``kernel_drops``).
+Per datagram, cheapest check first: source allow-list → size → token-bucket rate limit → handler.
+Each refusal is counted by reason. Every datagram that reaches the socket ends up in exactly one
+place: ``received = processed + dropped + malformed + failed`` (see :class:`IngestStats`); datagrams
+the kernel dropped because the buffer was full are read from the OS (``kernel_drops``), and the
+buffer's fill level is reported as the queue size.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.rate_limit import TokenBucket
 from sensebutler.runtime import StartupError
 from sensebutler.sources.udp.allow_list import AllowList
-from sensebutler.sources.udp.kernel_drops import kernel_drops, socket_inode
+from sensebutler.sources.udp.kernel_drops import kernel_drops, socket_inode, socket_queue
 
 log = logging.getLogger(__name__)
 
-#: datagrams handled per drain slice before yielding to the loop (keeps socket reads flowing)
-DRAIN_SLICE = 512
+#: wait after the socket becomes readable, so datagrams are read and handled in batches
+READ_DELAY_S = 0.02
+#: datagrams read per callback before yielding to the event loop
+READ_SLICE = 1000
 Handler = Callable[[bytes, int], None]
 
 
@@ -45,13 +50,11 @@ class IngestStats:
     dropped: Counter[str] = field(default_factory=Counter)
     malformed: Counter[str] = field(default_factory=Counter)
     failed: int = 0
-    queued: int = 0
-    queue_peak: int = 0
     kernel_drops: int | None = None
     processing_ns: deque[int] = field(default_factory=lambda: deque(maxlen=1000))
 
 
-class UdpListener(asyncio.DatagramProtocol):
+class UdpListener:
     def __init__(
         self, name: str, settings: Listener, handler: Handler, stats: IngestStats | None = None
     ) -> None:
@@ -64,21 +67,19 @@ class UdpListener(asyncio.DatagramProtocol):
         self.bucket = TokenBucket(rate.per_second, rate.burst) if rate.enable else None
         self.port = settings.port
         self.receive_buffer = 0
-        self._queue: deque[tuple[bytes, int]] = deque()
-        self._draining = False
-        self._transport: asyncio.DatagramTransport | None = None
-        self._inode = 0
+        self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: asyncio.Handle | None = None
+        self._inode = 0
         self._refused = RateLimitedLog(log, 60.0)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        sock = self._bind()
-        self._inode = socket_inode(sock)
+        self._sock = self._bind()
+        self._inode = socket_inode(self._sock)
         await self.allow.start()
-        transport, _ = await self._loop.create_datagram_endpoint(lambda: self, sock=sock)
-        self._transport = transport
+        self._loop.add_reader(self._sock.fileno(), self._readable)
         log.info(
             "%s: listening on udp %s:%d (receive buffer %.1f MB%s)",
             self.name,
@@ -90,9 +91,15 @@ class UdpListener(asyncio.DatagramProtocol):
 
     async def stop(self) -> None:
         await self.allow.stop()
-        if self._transport is not None:
-            self._transport.close()
-        self._drain(limit=None)  # everything already accepted is handled, not lost
+        if self._sock is None or self._loop is None:
+            return
+        self._loop.remove_reader(self._sock.fileno())
+        if self._pending is not None:
+            self._pending.cancel()
+        while self._read(READ_SLICE) == READ_SLICE:  # what already arrived is handled, not lost
+            pass
+        self._sock.close()
+        self._sock = None
 
     def _bind(self) -> socket.socket:
         host = self.settings.host
@@ -129,58 +136,60 @@ class UdpListener(asyncio.DatagramProtocol):
         return sock
 
     # -- receive -------------------------------------------------------------------------------
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        stats = self.stats
-        stats.received += 1
-        if self.allow.enabled and str(addr[0]) not in self.allow:
-            stats.dropped["source_not_allowed"] += 1
-            self._refused.log(
-                logging.WARNING,
-                str(addr[0]),
-                "%s: datagram from %s refused (not an allowed source)",
-                self.name,
-                addr[0],
-            )
-            return
-        if len(data) > self.settings.max_size:
-            stats.dropped["too_large"] += 1
-            return
-        if self.bucket is not None and not self.bucket.take():
-            stats.dropped["rate_limited"] += 1
-            return
-        queue = self._queue
-        if len(queue) >= self.settings.queue_size:
-            stats.dropped["queue_full"] += 1
-            return
-        queue.append((data, time.time_ns()))
-        if not self._draining:
-            self._draining = True
-            assert self._loop is not None
-            self._loop.call_soon(self._drain_slice)
+    def _readable(self) -> None:
+        assert self._loop is not None and self._sock is not None
+        self._loop.remove_reader(self._sock.fileno())
+        self._pending = self._loop.call_later(READ_DELAY_S, self._read_batch)
 
-    def error_received(self, exc: Exception) -> None:
-        self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
-
-    def _drain_slice(self) -> None:
-        self._drain(DRAIN_SLICE)
-        if self._queue:
-            assert self._loop is not None
-            self._loop.call_soon(self._drain_slice)
+    def _read_batch(self) -> None:
+        assert self._loop is not None and self._sock is not None
+        if self._read(READ_SLICE) == READ_SLICE:
+            self._pending = self._loop.call_soon(self._read_batch)  # more waiting: next slice
         else:
-            self._draining = False
+            self._pending = None
+            self._loop.add_reader(self._sock.fileno(), self._readable)
 
-    def _drain(self, limit: int | None) -> None:
-        queue = self._queue
+    def _read(self, limit: int) -> int:
+        """Read and handle up to ``limit`` datagrams; return how many were read."""
+        assert self._sock is not None
+        recvfrom = self._sock.recvfrom
+        bufsize = self.settings.max_size + 1  # one byte more reveals an oversized datagram
         stats = self.stats
-        if len(queue) > stats.queue_peak:
-            stats.queue_peak = len(queue)
-        count = len(queue) if limit is None else min(limit, len(queue))
-        if not count:
-            return
+        dropped = stats.dropped
+        allow = self.allow if self.allow.enabled else None
+        bucket = self.bucket
+        max_size = self.settings.max_size
         handler = self.handler
+        # one arrival time per batch: datagrams in it arrived within READ_DELAY_S of each other
+        received_ns = time.time_ns()
         started = time.perf_counter_ns()
-        for _ in range(count):
-            data, received_ns = queue.popleft()
+        count = 0
+        while count < limit:
+            try:
+                data, addr = recvfrom(bufsize)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # e.g. ICMP errors surfacing on the socket
+                self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
+                break
+            count += 1
+            stats.received += 1
+            if allow is not None and addr[0] not in allow:
+                dropped["source_not_allowed"] += 1
+                self._refused.log(
+                    logging.WARNING,
+                    str(addr[0]),
+                    "%s: datagram from %s refused (not an allowed source)",
+                    self.name,
+                    addr[0],
+                )
+                continue
+            if len(data) > max_size:
+                dropped["too_large"] += 1
+                continue
+            if bucket is not None and not bucket.take():
+                dropped["rate_limited"] += 1
+                continue
             try:
                 handler(data, received_ns)
             except Exception:  # a handler bug must never stop the listener
@@ -188,13 +197,14 @@ class UdpListener(asyncio.DatagramProtocol):
                 self._refused.log(
                     logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
                 )
-        stats.processing_ns.append((time.perf_counter_ns() - started) // count)
-        stats.queued = len(queue)
+        if count:
+            stats.processing_ns.append((time.perf_counter_ns() - started) // count)
+        return count
 
     # -- metrics -------------------------------------------------------------------------------
-    @property
-    def queue_size(self) -> int:
-        return len(self._queue)
+    def queue_bytes(self) -> int:
+        """Bytes waiting in the socket's receive buffer (0 where the OS does not tell)."""
+        return socket_queue(self._inode) or 0 if self._inode else 0
 
     def read_kernel_drops(self) -> int | None:
         with contextlib.suppress(OSError):
