@@ -76,13 +76,13 @@ async def test_triggered_failed_reload_end_to_end(
         )
         early = await qrs(http, sim, "GET", f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt")
         assert early.status_code == 404  # not downloadable right after the reference call
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(1.05)
         old_api = await qrs(http, sim, "GET", f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt")
         # ... and through the May-2025 one (note the casing Butler uses)
+        sim.tickets.delay = 0.0
         ticket = await qrs_json(
             http, sim, f"/qrs/ReloadTask/{task.id}/scriptlogfile", executionResultId=result.id
         )
-        await asyncio.sleep(0.35)
         new_api = await qrs(http, sim, "GET", f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt")
     assert old_api.status_code == new_api.status_code == 200
     assert old_api.text == new_api.text == result.script_log
@@ -157,7 +157,7 @@ async def test_distribute_and_preload_datagrams(
 
 async def test_start_through_qrs(simulator: Simulator) -> None:
     task = simulator.model.task("Reload of Inventory levels")
-    task.duration = 0.4
+    task.duration = 2.5  # long enough to look at the running state on a busy machine
     assert task.app is not None
     async with client(simulator) as http:
         started = await qrs(http, simulator, "POST", f"/qrs/task/{task.id}/start/synchronous")
