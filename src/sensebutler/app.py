@@ -17,6 +17,7 @@ from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks import influxdb, mqtt, newrelic, prometheus
 from sensebutler.sinks.base import Sink
+from sensebutler.sources import polling
 from sensebutler.sources.udp import inputs as udp_inputs
 from sensebutler.sources.udp.ingest_metrics import IngestMetrics
 
@@ -29,6 +30,7 @@ def build(config: Config) -> Runtime:
     for build_sinks in (influxdb.build, prometheus.build, mqtt.build, newrelic.build):
         for sink in build_sinks(runtime):
             runtime.router.add(sink)
+    runtime.components.extend(polling.build(runtime))
     inputs = udp_inputs.build(runtime)
     runtime.components.extend(inputs)
     if inputs and config.udp.metrics.enable:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -10,6 +9,7 @@ from typing import Protocol
 from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
 from sensebutler.services.active_users import ActiveUsers
+from sensebutler.services.app_names import AppNames
 
 
 class Component(Protocol):
@@ -34,6 +34,6 @@ class Runtime:
     router: Router
     state_dir: Path
     components: list[Component] = field(default_factory=list)
-    #: app id → name, replaced whole by the app-name poller (readers look it up each time)
-    app_names: Mapping[str, str] = field(default_factory=dict)
+    #: app id → name, refreshed by the app-name poller
+    app_names: AppNames = field(default_factory=AppNames)
     active_users: ActiveUsers = field(default_factory=ActiveUsers)

@@ -29,7 +29,9 @@ async def running(
     config: Config, *sinks: Sink, tmp_path: Path, app_names: AppNames | None = None
 ) -> AsyncIterator[list[Component]]:
     runtime = Runtime(config=config, router=Router(sinks), state_dir=tmp_path)
-    components = build(runtime, app_names=app_names)
+    if app_names is not None:
+        runtime.app_names = app_names
+    components = build(runtime)
     for component in components:
         await component.start()
     try:

@@ -7,8 +7,7 @@
   :class:`~sensebutler.qlik.http.QlikHttp`;
 * a :class:`SelfMetricsSource` when ``self_metrics.enable``.
 
-The :class:`AppNames` map is shared with other features (UDP events name apps too): pass the same
-object to ``build`` and to them.
+The app-name map is ``runtime.app_names``, shared with other features (UDP events name apps too).
 """
 
 from __future__ import annotations
@@ -20,7 +19,8 @@ from sensebutler.qlik.http import QlikHttp
 from sensebutler.qlik.qrs import QrsClient
 from sensebutler.qlik.tls import CertificateError, build_ssl_context
 from sensebutler.runtime import Component, Runtime, StartupError
-from sensebutler.sources.polling.app_names import AppNamePoller, AppNames, is_session_app, split_session_apps
+from sensebutler.services.app_names import AppNames, is_session_app, split_session_apps
+from sensebutler.sources.polling.app_names import AppNamePoller
 from sensebutler.sources.polling.health import HealthPoller
 from sensebutler.sources.polling.schedule import PollJob, PollScheduler
 from sensebutler.sources.polling.self_metrics import SelfMetricsSource
@@ -61,10 +61,10 @@ def _jobs(config: Config, http: QlikHttp, names: AppNames) -> list[PollJob]:
     return jobs
 
 
-def build(runtime: Runtime, *, app_names: AppNames | None = None) -> list[Component]:
+def build(runtime: Runtime) -> list[Component]:
     """The polling components; ``StartupError`` for configuration that cannot work."""
     config = runtime.config
-    names = app_names if app_names is not None else AppNames()
+    names = runtime.app_names
     components: list[Component] = []
     scheduler: PollScheduler | None = None
     polling = config.polling

@@ -11,7 +11,7 @@ from sensebutler.config.qlik import ServerConfig
 from sensebutler.events import Event
 from sensebutler.qlik.healthcheck import HEALTHCHECK_PATH, fetch_healthcheck, health_sample
 from sensebutler.qlik.http import QlikHttp
-from sensebutler.sources.polling.app_names import AppNames
+from sensebutler.services.app_names import AppNames
 from sensebutler.sources.polling.schedule import PollJob
 from sensebutler.sources.polling.servers import address, server_ref
 
