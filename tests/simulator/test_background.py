@@ -112,4 +112,14 @@ async def test_sessions_healthchecks_and_datagrams_agree(simulator_factory: Simu
         ]
         assert stops and max(seen_sessions) > 0
         await logs.wait_for(lambda d: d.startswith("/qseow-qix-perf/"))
+        await logs.wait_for(lambda d: d.startswith(("/qseow-engine/", "/qseow-proxy/", "/qseow-repository/")))
+        # the scheduler runs tasks on their schedule (30x faster here), as INTERNAL\sa_scheduler
+        async with asyncio.timeout(30):
+            while not any(
+                result.finished
+                and result.created >= sim.model.started
+                and not result.task.is_manually_triggered
+                for result in list(sim.model.execution_results.values())
+            ):
+                await asyncio.sleep(0.1)
     assert sim.status()["activity"] == "running"
