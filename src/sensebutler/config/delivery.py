@@ -29,7 +29,7 @@ class SpoolConfig(Section):
 class DeliveryConfig(Section):
     queue_size: int = Field(default=100_000, ge=1)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
-    flush_interval_s: float = Field(default=1.0, gt=0, le=600)
+    flush_interval_s: float = Field(default=0.5, gt=0, le=600)
     send_timeout_s: float = Field(default=10.0, gt=0, le=600)
     shutdown_timeout_s: float = Field(default=5.0, gt=0, le=600)
     retry: RetryConfig = RetryConfig()
