@@ -21,6 +21,7 @@ Run: ``.venv/bin/python bench/udp_ingest.py [--rates 1000,5000,20000,50000,0] [-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -42,9 +43,10 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sensebutler.simulator.udp_samples import KINDS  # noqa: E402
 from tests.fixtures.net import free_tcp_port, free_udp_port  # noqa: E402
 from tests.fixtures.servers import InfluxdServer  # noqa: E402
+
+from sensebutler.simulator.udp_samples import KINDS  # noqa: E402
 
 MIX = {"qix-perf": 50, "engine": 15, "proxy": 15, "repository": 10, "scheduler": 10}
 MARKER_HOST = "bench-marker"
@@ -143,10 +145,8 @@ def scrape(port: int) -> dict[str, float]:
     for line in text.splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.rpartition(" ")
-            try:
+            with contextlib.suppress(ValueError):
                 values[name] = float(value)
-            except ValueError:
-                pass
     return values
 
 
@@ -179,7 +179,9 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
                 break
             except httpx.HTTPError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"sensebutler did not start; see {work}/sensebutler-{rate}.log") from None
+                    raise RuntimeError(
+                        f"sensebutler did not start; see {work}/sensebutler-{rate}.log"
+                    ) from None
                 time.sleep(0.2)
         influxd.query(db, "SHOW MEASUREMENTS")  # database exists now
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -197,7 +199,10 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
             while not stop_polling.is_set():
                 resp = client.get(
                     "/query",
-                    params={"db": db, "q": f"SELECT message FROM log_event WHERE host='{MARKER_HOST}' AND time > now() - 30s"},
+                    params={
+                        "db": db,
+                        "q": f"SELECT message FROM log_event WHERE host='{MARKER_HOST}' AND time > now() - 30s",
+                    },
                 )
                 seen_at = time.time()
                 for result in resp.json().get("results", []):
@@ -226,8 +231,10 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         send_proc.join()
         cpu_after = ps.cpu_times()
         wall_after = time.monotonic()
-        cpu_pct = 100 * ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)) / (
-            wall_after - wall_before
+        cpu_pct = (
+            100
+            * ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
+            / (wall_after - wall_before)
         )
         # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s)
         last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 60
@@ -265,9 +272,7 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
     for reason, count in metrics.items():
         if reason.startswith('sensebutler_sink_dropped_total{sink="influxdb"'):
             dropped["sink_" + reason.split('reason="')[1][:-2]] = int(count)
-    latencies = sorted(
-        (marker_seen[n] - marker_sent[n]) * 1000 for n in marker_sent if n in marker_seen
-    )
+    latencies = sorted((marker_seen[n] - marker_sent[n]) * 1000 for n in marker_sent if n in marker_seen)
     return {
         "bench": "udp_ingest",
         "rate": rate,

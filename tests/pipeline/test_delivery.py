@@ -45,7 +45,9 @@ async def test_all_delivered_in_order_when_up(tmp_path: Path) -> None:
     assert_accounted(delivery)
 
 
-async def test_records_trickling_in_to_an_idle_worker_go_out_within_the_flush_interval(tmp_path: Path) -> None:
+async def test_records_trickling_in_to_an_idle_worker_go_out_within_the_flush_interval(
+    tmp_path: Path,
+) -> None:
     dest = FlakyDestination()
     delivery = Delivery(dest, fast_config(batch_size=1000, flush_interval_s=0.05), tmp_path / "spool.sqlite")
     await delivery.start()
