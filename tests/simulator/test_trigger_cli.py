@@ -13,10 +13,13 @@ import typer
 from rich.console import Console
 from typer.testing import CliRunner, Result
 
-from sensebutler.simulator import Simulator, SimulatorOptions
+from sensebutler.config import Config
+from sensebutler.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.cli import register
 from sensebutler.simulator.demo import run_demo
+from sensebutler.simulator.monitoring_config import monitoring_config
 from sensebutler.simulator.scenario import load_scenario
+from tests.fixtures.net import free_udp_port
 
 
 def cli() -> typer.Typer:
@@ -76,3 +79,41 @@ async def test_demo_narrates_what_happens(tmp_path: Path, simulator_certificates
     names = {spec.name for spec in load_scenario(None).apps}
     opened = re.findall(r"connection Opened for session '[0-9a-f-]+' to app '([^']+)'", text)
     assert opened and set(opened) <= names  # app ids are shown as app names
+
+
+async def test_demo_shows_what_the_monitoring_service_collects(
+    tmp_path: Path, simulator_certificates: Path
+) -> None:
+    shutil.copytree(simulator_certificates, tmp_path / "certificates")
+    ports = (free_udp_port(), free_udp_port(), free_udp_port())
+    options = SimulatorOptions(
+        state_dir=tmp_path,
+        background=True,
+        activity_rate=40,
+        seed=3,
+        udp_log_target=f"127.0.0.1:{ports[0]}",
+        udp_user_target=f"127.0.0.1:{ports[1]}",
+        udp_task_target=f"127.0.0.1:{ports[2]}",
+    )
+
+    def service_config(info: SimulatorInfo) -> Config:
+        data = monitoring_config(info, state_dir=tmp_path / "service", udp_ports=ports, interval_s=1)
+        data["prometheus"] = {"enable": True, "port": 0}
+        return Config.model_validate(data)
+
+    output = io.StringIO()
+    stop = asyncio.Event()
+    demo = asyncio.create_task(
+        run_demo(
+            options, Console(file=output, width=200), stop, service_config=service_config, summary_every_s=1
+        )
+    )
+    async with asyncio.timeout(30):
+        while not re.search(r"user events\s+│ .*Open connection [1-9]", output.getvalue()):
+            await asyncio.sleep(0.1)
+    stop.set()
+    await demo
+    text = output.getvalue()
+    assert "sensebutler prometheus endpoint: http://127.0.0.1:" in text
+    for node in load_scenario(None).nodes:
+        assert re.search(rf"engine {node.name}\s+│ v[\d.]+, cpu", text), node.name

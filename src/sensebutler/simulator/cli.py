@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sensebutler.config import Config
+from sensebutler.runtime import StartupError
 from sensebutler.simulator.demo import run_demo
+from sensebutler.simulator.monitoring_config import monitoring_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
-from sensebutler.simulator.simulator import Simulator, SimulatorOptions
+from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.trigger_cli import trigger_app
 from sensebutler.simulator.udp import TargetError, parse_target
 
@@ -202,25 +206,52 @@ def demo(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the scenario's).")] = None,
     activity_rate: Annotated[float, typer.Option(help="Scale of background activity (1 = normal).")] = 1.0,
     scenario: Annotated[Path | None, typer.Option(help="Scenario YAML (default: the shipped one).")] = None,
-    udp_log_target: Annotated[str | None, typer.Option(help="host:port for log events (9996).")] = None,
-    udp_user_target: Annotated[str | None, typer.Option(help="host:port for user events (9997).")] = None,
-    udp_task_target: Annotated[str | None, typer.Option(help="host:port for task events (9998).")] = None,
+    monitor: Annotated[bool, typer.Option(help="Run the sensebutler service against the site.")] = True,
+    influxdb_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write to this InfluxDB 1.x (database 'senseops'), e.g. http://127.0.0.1:8086."
+        ),
+    ] = None,
+    duration: Annotated[float, typer.Option(help="Stop after this many seconds (0 = until Ctrl+C).")] = 0.0,
 ) -> None:
-    """Run the simulator with background activity and narrate what happens (free ports; Ctrl+C stops)."""
+    """Run the simulator with background activity and the sensebutler service monitoring it, showing
+    what happens on the site and what the service collects (free ports; Ctrl+C stops)."""
     ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
-    targets = {"log": udp_log_target, "user": udp_user_target, "task": udp_task_target}
+    udp_ports = (free_udp_port(), free_udp_port(), free_udp_port()) if monitor else None
+    targets: dict[str, str | None] = {"log": None, "user": None, "task": None}
+    if udp_ports is not None:
+        targets = {
+            name: f"127.0.0.1:{port}" for name, port in zip(("log", "user", "task"), udp_ports, strict=True)
+        }
     options = build_options(state_dir, "127.0.0.1", ports, targets, scenario, seed, True, activity_rate, 0)
     _setup_logging("warning")
+
+    def service_config(info: SimulatorInfo) -> Config:
+        data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
+        data["prometheus"] = {"enable": True, "host": "127.0.0.1", "port": 0}
+        if influxdb_url:
+            data["influxdb"] = {"enable": True, "url": influxdb_url}
+        return Config.model_validate(data)
 
     async def main() -> None:
         stop = asyncio.Event()
         _install_stop_signals(stop)
-        await run_demo(options, Console(), stop)
+        if duration > 0:
+            asyncio.get_running_loop().call_later(duration, stop.set)
+        await run_demo(options, Console(), stop, service_config=service_config if monitor else None)
 
     try:
         asyncio.run(main())
-    except OSError as exc:
+    except (OSError, StartupError) as exc:
         raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
+
+
+def free_udp_port() -> int:
+    """A UDP port that is free now on 127.0.0.1 (the simulator needs it before the service binds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def register(app: typer.Typer) -> None:

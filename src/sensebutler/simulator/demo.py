@@ -1,17 +1,24 @@
-"""``sensebutler demo``: the simulator with background activity, narrated on the console.
+"""``sensebutler demo``: the simulator with background activity, monitored by sensebutler.
 
-It prints where everything is (URLs, certificates, control API), then one line per thing that
-happens on the site (sessions, app connections, reloads and their outcome, warnings and errors) and
-a summary every ten seconds. QIX performance rows are only counted, they are too many to print.
+It prints where everything is (URLs, certificates, control API, the service's Prometheus endpoint),
+then one line per thing that happens on the site (sessions, app connections, reloads and their
+outcome, warnings and errors), and every ten seconds a table of what the monitoring service
+collected: engine health per node, proxy sessions, log/user/task events, and its sinks' counters.
+QIX performance rows are only counted, they are too many to print.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 from rich.console import Console
 
+from sensebutler import app as service
+from sensebutler.config import Config
+from sensebutler.runtime import Runtime
+from sensebutler.simulator.demo_view import DemoView
 from sensebutler.simulator.log4net import LogRecord
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.udp import Datagram
@@ -77,23 +84,60 @@ class Narrator:
         )
 
 
-async def run_demo(options: SimulatorOptions, console: Console, stop: asyncio.Event) -> None:
-    """Run the narrated simulator until ``stop`` is set."""
+async def run_demo(
+    options: SimulatorOptions,
+    console: Console,
+    stop: asyncio.Event,
+    *,
+    service_config: Callable[[SimulatorInfo], Config] | None = None,
+    summary_every_s: float = 10.0,
+) -> None:
+    """Run the narrated simulator, and the monitoring service when ``service_config`` is given,
+    until ``stop`` is set."""
     async with Simulator(options) as sim:
         narrator = Narrator(console, {app.id: app.name for app in sim.model.apps.values()})
         sim.udp.observe(narrator)
-        for line in [*describe(sim.info), "Press Ctrl+C to stop.", ""]:
+        for line in describe(sim.info):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 10.0)
-            status = sim.status()
-            console.print(
-                f"-- {status['proxy_sessions']} sessions, {status['engine_connections']} app connections, "
-                f"{len(status['running_tasks'])} tasks running, {narrator.qix_rows} QIX rows, "
-                f"{sum(status['udp']['sent'].values())} datagrams sent",
-                style="dim",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+        view = DemoView()
+        monitoring: asyncio.Task[None] | None = None
+        runtime: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+        if service_config is not None:
+
+            async def ready(rt: Runtime) -> None:
+                rt.router.add(view)
+                runtime.set_result(rt)
+
+            monitoring = asyncio.create_task(service.run(service_config(sim.info), stop, ready=ready))
+            waiting: set[asyncio.Future[object]] = {monitoring, runtime}  # type: ignore[arg-type]
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if monitoring.done():
+                monitoring.result()  # raises why it could not start
+            for sink in runtime.result().router.sinks:
+                port = getattr(sink, "port", None)
+                if port:
+                    console.print(
+                        f"  sensebutler {sink.name} endpoint: http://127.0.0.1:{port}/metrics",
+                        highlight=False,
+                    )
+        console.print("Press Ctrl+C to stop.\n", markup=False, highlight=False)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), summary_every_s)
+                status = sim.status()
+                console.print(
+                    f"-- site: {status['proxy_sessions']} sessions, {status['engine_connections']} app "
+                    f"connections, {len(status['running_tasks'])} tasks running, "
+                    f"{narrator.qix_rows} QIX rows, {sum(status['udp']['sent'].values())} datagrams sent",
+                    style="dim",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                if runtime.done():
+                    console.print(view.table(runtime.result().router))
+        finally:
+            stop.set()
+            if monitoring is not None:
+                await monitoring
