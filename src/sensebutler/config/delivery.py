@@ -27,7 +27,8 @@ class SpoolConfig(Section):
 
 
 class DeliveryConfig(Section):
-    queue_size: int = Field(default=100_000, ge=1)
+    #: records held in memory per sink; beyond it they wait in the disk spool (memory stays bounded)
+    queue_size: int = Field(default=20_000, ge=1)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     flush_interval_s: float = Field(default=0.5, gt=0, le=600)
     send_timeout_s: float = Field(default=10.0, gt=0, le=600)
