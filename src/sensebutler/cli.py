@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +21,7 @@ from sensebutler import __version__
 from sensebutler.app import run as run_app
 from sensebutler.config import Config, ConfigError, load_config, secret_values
 from sensebutler.logs import setup_logging
-from sensebutler.runtime import StartupError
+from sensebutler.runtime import StartupError, install_stop_signals
 
 EXIT_CONFIG = 1
 EXIT_STARTUP = 3
@@ -106,16 +105,6 @@ async def _run_until_signalled(config: Config) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
     await run_app(config, stop)
-
-
-def install_stop_signals(stop: asyncio.Event) -> None:
-    """Set ``stop`` on SIGINT/SIGTERM (signal handlers where the loop supports them)."""
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows event loops
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
 
 
 def _use_uvloop() -> None:

@@ -78,7 +78,7 @@ def setup_logging(config: LoggingConfig, secrets: Iterable[str] = (), *, stream:
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(config.level.upper())
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.error", "uvicorn.access", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

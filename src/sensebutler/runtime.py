@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -37,3 +39,13 @@ class Runtime:
     #: app id → name, refreshed by the app-name poller
     app_names: AppNames = field(default_factory=AppNames)
     active_users: ActiveUsers = field(default_factory=ActiveUsers)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """Set ``stop`` on SIGINT/SIGTERM (loop signal handlers where the loop supports them)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows event loops
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))

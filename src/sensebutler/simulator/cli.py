@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -26,7 +25,9 @@ import typer
 from rich.console import Console
 
 from sensebutler.config import Config
-from sensebutler.runtime import StartupError
+from sensebutler.config.logging import LoggingConfig
+from sensebutler.logs import setup_logging
+from sensebutler.runtime import StartupError, install_stop_signals
 from sensebutler.simulator.demo import run_demo
 from sensebutler.simulator.monitoring_config import monitoring_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
@@ -41,29 +42,9 @@ DEFAULT_STATE_DIR = Path(".state/simulator")
 log = logging.getLogger("sensebutler.simulator")
 
 
-def _setup_logging(level: str) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level.upper())
-    for noisy in ("uvicorn", "uvicorn.error", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def _install_stop_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # Windows event loops
-            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
-
-
 async def _serve(options: SimulatorOptions) -> None:
     stop = asyncio.Event()
-    _install_stop_signals(stop)
+    install_stop_signals(stop)
     simulator = Simulator(options)
     try:
         info = await simulator.start()
@@ -133,7 +114,11 @@ def build_options(
 
 
 def run_simulator(options: SimulatorOptions, log_level: str = "info") -> None:
-    _setup_logging(log_level)
+    try:
+        logging_config = LoggingConfig.model_validate({"level": log_level.lower()})
+    except ValueError:
+        raise _fail("--log-level must be debug, info, warning or error", EXIT_USAGE) from None
+    setup_logging(logging_config)
     try:
         asyncio.run(_serve(options))
     except OSError as exc:
@@ -225,7 +210,7 @@ def demo(
             name: f"127.0.0.1:{port}" for name, port in zip(("log", "user", "task"), udp_ports, strict=True)
         }
     options = build_options(state_dir, "127.0.0.1", ports, targets, scenario, seed, True, activity_rate, 0)
-    _setup_logging("warning")
+    setup_logging(LoggingConfig(level="warning"))
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
@@ -236,7 +221,7 @@ def demo(
 
     async def main() -> None:
         stop = asyncio.Event()
-        _install_stop_signals(stop)
+        install_stop_signals(stop)
         if duration > 0:
             asyncio.get_running_loop().call_later(duration, stop.set)
         await run_demo(options, Console(), stop, service_config=service_config if monitor else None)
