@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from sensebutler.simulator.model import Site
 from sensebutler.simulator.shapes import system_info
-from sensebutler.simulator.web import Router, empty_response, json_response
+from sensebutler.simulator.web import Router, json_response
 
 
 class AboutApi:
@@ -21,8 +21,4 @@ class AboutApi:
         return json_response(system_info(self.site))
 
     async def handle(self, request: Request) -> Response:
-        found = self.router.route(request.method, request.url.path)
-        if isinstance(found, int):
-            return empty_response(found)
-        handler, params = found
-        return await handler(request, params)
+        return await self.router.dispatch(request)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from sensebutler.simulator.engine import Engine
 from sensebutler.simulator.timefmt import utcnow
-from sensebutler.simulator.web import Router, empty_response, json_response
+from sensebutler.simulator.web import Router, json_response
 
 
 class EngineApi:
@@ -21,8 +21,4 @@ class EngineApi:
         return json_response(self.engine.healthcheck(utcnow()))
 
     async def handle(self, request: Request) -> Response:
-        found = self.router.route(request.method, request.url.path)
-        if isinstance(found, int):
-            return empty_response(found)
-        handler, params = found
-        return await handler(request, params)
+        return await self.router.dispatch(request)

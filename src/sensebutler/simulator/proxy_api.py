@@ -46,12 +46,7 @@ class ProxyApi:
             virtual_proxy, rest = rest[0].lower(), rest[1:]
             if virtual_proxy not in self.node.virtual_proxies:
                 return empty_response(404)
-        found = self.router.route(request.method, "/" + "/".join(rest))
-        if isinstance(found, int):
-            return empty_response(found)
-        handler, params = found
-        params["virtual_proxy"] = virtual_proxy
-        return await handler(request, params)
+        return await self.router.dispatch(request, "/" + "/".join(rest), virtual_proxy=virtual_proxy)
 
     async def alive(self, request: Request, params: dict[str, str]) -> Response:
         return json_response(True)

@@ -103,3 +103,12 @@ class Router:
             if route_method == method.upper():
                 return handler, found.groupdict()
         return 405 if path_matched else 404
+
+    async def dispatch(self, request: Request, path: str | None = None, **extra: str) -> Response:
+        """Run the handler for ``request`` (or for ``path``), or answer 404 / 405 with no body."""
+        found = self.route(request.method, request.url.path if path is None else path)
+        if isinstance(found, int):
+            return empty_response(found)
+        handler, params = found
+        params.update(extra)
+        return await handler(request, params)
