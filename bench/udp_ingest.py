@@ -287,6 +287,7 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1) if latencies else None,
         "markers_seen": f"{len(latencies)}/{len(marker_sent)}",
+        "spooled": int(metrics.get('sensebutler_sink_spooled_total{sink="influxdb"}', 0)),
         "rss_mb": round(peak_rss / 1024 / 1024, 1),
         "cpu_pct": round(cpu_pct, 1),
     }

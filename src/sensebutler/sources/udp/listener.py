@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: wait after the socket becomes readable, so datagrams are read and handled in batches
 READ_DELAY_S = 0.02
 #: datagrams read per callback before yielding to the event loop
-READ_SLICE = 1000
+READ_SLICE = 200
 Handler = Callable[[bytes, int], None]
 
 
