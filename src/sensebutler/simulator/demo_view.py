@@ -12,13 +12,12 @@ from collections import Counter
 from rich.table import Table
 
 from sensebutler.events import Event
-from sensebutler.events.ingest import EventCount
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions
 from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
 from sensebutler.pipeline.router import Router
 from sensebutler.sinks.base import Sink
 
-KINDS = ("health", "sessions", "poll_failed", "log", "qix_perf", "user", "task", "event_count")
+KINDS = ("health", "sessions", "poll_failed", "log", "qix_perf", "user", "task")
 
 
 class DemoView(Sink):
@@ -51,8 +50,6 @@ class DemoView(Sink):
         elif isinstance(event, TaskEvent):
             self.tasks[event.event_type] += 1
             self.last_task = f"{event.event_type}: {event.task_name}"
-        elif isinstance(event, EventCount):
-            pass  # counted above, per event
 
     def table(self, router: Router) -> Table:
         table = Table(title="What sensebutler collected", title_justify="left", show_lines=False)

@@ -14,6 +14,7 @@ turns them into periodic events.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 
@@ -39,8 +40,11 @@ EventCounts = Counter[tuple[str, str, str, str]]
 RejectedCounts = dict[tuple[str, str, str, str], list[float]]
 
 
-class InputHandler:
+class InputHandler(ABC):
     """Parses one kind of datagram and decides what becomes of it."""
+
+    #: ``event_type`` of the :class:`~sensebutler.events.ingest.EventCount` rows it produces
+    event_type = ""
 
     def __init__(self, name: str, runtime: Runtime) -> None:
         self.name = name
@@ -72,10 +76,9 @@ class InputHandler:
             self.stats.published += 1
             self._publish(event)
 
-    event_type = ""
-
+    @abstractmethod
     def parse(self, data: bytes, received_ns: int) -> Event:
-        raise NotImplementedError
+        """The event in ``data``, or :class:`MalformedDatagram`."""
 
     def accept(self, event: Event) -> bool:
         """Apply policy; False = deliberately not published (the reason is counted)."""
