@@ -200,8 +200,7 @@ def demo(
     ] = None,
     duration: Annotated[float, typer.Option(help="Stop after this many seconds (0 = until Ctrl+C).")] = 0.0,
 ) -> None:
-    """Run the simulator with background activity and the sensebutler service monitoring it, showing
-    what happens on the site and what the service collects (free ports; Ctrl+C stops)."""
+    """Run a simulated site with activity, monitored by sensebutler; show what it collects (Ctrl+C stops)."""
     ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
     udp_ports = (free_udp_port(), free_udp_port(), free_udp_port()) if monitor else None
     targets: dict[str, str | None] = {"log": None, "user": None, "task": None}
