@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sensebutler.simulator.ids import guid
-from sensebutler.simulator.model import ServerNode, User
+from sensebutler.simulator.model import ProxySession, ServerNode, User
 from sensebutler.simulator.sessions import SessionError, Sessions, session_json
 from sensebutler.simulator.timefmt import utcnow
 from sensebutler.simulator.web import Router, empty_response, error_response, json_response, xrfkey_problem
@@ -55,23 +55,26 @@ class ProxyApi:
         found = self.sessions.on_proxy(self.node, params["virtual_proxy"])
         return json_response([session_json(session) for session in found])
 
-    async def get_session(self, request: Request, params: dict[str, str]) -> Response:
+    def _session(self, params: dict[str, str]) -> ProxySession | None:
+        """The session ``params["id"]`` if it lives on this node's virtual proxy."""
         session = self.sessions.site.proxy_sessions.get(params["id"].lower())
         if (
             session is None
             or session.node is not self.node
             or session.virtual_proxy != params["virtual_proxy"]
         ):
+            return None
+        return session
+
+    async def get_session(self, request: Request, params: dict[str, str]) -> Response:
+        session = self._session(params)
+        if session is None:
             return empty_response(404)
         return json_response(session_json(session))
 
     async def delete_session(self, request: Request, params: dict[str, str]) -> Response:
-        session = self.sessions.site.proxy_sessions.get(params["id"].lower())
-        if (
-            session is None
-            or session.node is not self.node
-            or session.virtual_proxy != params["virtual_proxy"]
-        ):
+        session = self._session(params)
+        if session is None:
             return empty_response(404)
         body = session_json(session)
         last = self.sessions.stop(session)
