@@ -120,3 +120,14 @@ def test_secret_values_are_collected() -> None:
     )
     config = parse_config(text, "t", {})
     assert secret_values(config) == {"NRAK-123456", "mqtt-pass"}
+
+
+def test_max_in_flight_must_be_at_least_one() -> None:
+    assert problems("delivery:\n  max_in_flight: 0\n") == [
+        "line 2: delivery.max_in_flight: Input should be greater than or equal to 1"
+    ]
+    assert problems("influxdb:\n  delivery:\n    max_in_flight: 17\n") == [
+        "line 3: influxdb.delivery.max_in_flight: Input should be less than or equal to 16"
+    ]
+    assert parse_config("delivery:\n  max_in_flight: 4\n", "t.yaml", {}).delivery.max_in_flight == 4
+    assert parse_config("", "t.yaml", {}).delivery.max_in_flight is None  # the destination's own

@@ -9,14 +9,19 @@ from sensebutler.pipeline.delivery import DeliveryError
 
 
 class FlakyDestination:
-    def __init__(self, name: str = "flaky") -> None:
+    def __init__(self, name: str = "flaky", max_in_flight: int = 1) -> None:
         self.name = name
+        self.max_in_flight = max_in_flight
         self.received: list[bytes] = []
         self.batches: list[list[bytes]] = []
         self.down = False
         self.reject = False
+        #: a batch holding any of these records fails (transiently) while the others go through
+        self.failing: set[bytes] = set()
         self.hang_s = 0.0
         self.attempts = 0
+        self.sending = 0  # sends in progress now
+        self.max_sending = 0  # the most sends ever in progress at once
         self.arrived = asyncio.Event()
 
     async def open(self) -> None:
@@ -24,9 +29,17 @@ class FlakyDestination:
 
     async def send(self, batch: list[bytes]) -> None:
         self.attempts += 1
+        self.sending += 1
+        self.max_sending = max(self.max_sending, self.sending)
+        try:
+            await self._send(batch)
+        finally:
+            self.sending -= 1
+
+    async def _send(self, batch: list[bytes]) -> None:
         if self.hang_s:
             await asyncio.sleep(self.hang_s)
-        if self.down:
+        if self.down or not self.failing.isdisjoint(batch):
             raise DeliveryError("destination is down (test)")
         if self.reject:
             raise DeliveryError("bad data (test)", transient=False)

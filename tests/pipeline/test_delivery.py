@@ -213,3 +213,142 @@ async def test_without_spool_overflow_is_dropped_and_counted() -> None:
     assert s.dropped["queue_full"] > 0
     assert s.dropped["queue_full"] + s.dropped["destination_down"] + s.dropped["shutdown"] == 500
     assert_accounted(delivery)
+
+
+# -- several batches in flight -------------------------------------------------------------------
+
+
+def test_destinations_choose_their_own_number_of_batches_in_flight() -> None:
+    from sensebutler.sinks.influxdb.destination import InfluxDestination
+    from sensebutler.sinks.mqtt.client import MqttDestination
+    from sensebutler.sinks.newrelic.client import NewRelicDestination
+
+    assert (InfluxDestination.max_in_flight, NewRelicDestination.max_in_flight) == (2, 2)
+    assert MqttDestination.max_in_flight == 1  # subscribers may rely on order
+    assert Delivery(FlakyDestination(max_in_flight=2), fast_config(), None).max_in_flight == 2
+    assert Delivery(FlakyDestination(max_in_flight=2), fast_config(max_in_flight=3), None).max_in_flight == 3
+
+
+@pytest.mark.parametrize("set_by", ["config", "destination"])
+async def test_two_batches_in_flight_overlap_and_everything_is_delivered_once(
+    tmp_path: Path, set_by: str
+) -> None:
+    dest = FlakyDestination(max_in_flight=2 if set_by == "destination" else 1)
+    dest.hang_s = 0.03  # a slow destination: one send alone cannot keep up
+    config = fast_config(max_in_flight=2) if set_by == "config" else fast_config()
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    n = 1000
+    for i in range(0, n, 100):
+        delivery.enqueue(records(100, i))
+    await dest.wait_for(n)
+    await delivery.stop()
+    assert dest.max_sending == 2  # never more than max_in_flight, and it was used
+    assert len(dest.received) == n
+    assert sorted(dest.received) == records(n)  # every record exactly once
+    assert all(len(batch) == 50 for batch in dest.batches)
+    s = delivery.stats
+    assert (s.delivered, s.spooled, s.retried) == (n, 0, 0)
+    assert not s.dropped
+    assert_accounted(delivery)
+
+
+async def test_one_batch_in_flight_never_overlaps_and_keeps_order(tmp_path: Path) -> None:
+    dest = FlakyDestination(max_in_flight=2)
+    dest.hang_s = 0.01
+    delivery = Delivery(dest, fast_config(max_in_flight=1), tmp_path / "spool.sqlite")
+    await delivery.start()
+    for i in range(0, 500, 25):
+        delivery.enqueue(records(25, i))
+    await dest.wait_for(500)
+    await delivery.stop()
+    assert dest.max_sending == 1
+    assert dest.received == records(500)
+    assert_accounted(delivery)
+
+
+async def test_two_in_flight_destination_down_then_back_delivers_everything_once(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    dest.hang_s = 0.005  # both batches are in flight when they fail
+    delivery = Delivery(dest, fast_config(max_in_flight=2), tmp_path / "spool.sqlite")
+    await delivery.start()
+    n = 2000
+    for i in range(0, n, 10):
+        delivery.enqueue(records(10, i))
+        if i % 200 == 0:
+            await asyncio.sleep(0.01)  # events keep arriving while the destination is down
+    await asyncio.sleep(0.2)
+    assert dest.received == []
+    assert dest.max_sending == 2
+    assert delivery.stats.spool_records > 0
+    dest.down = False
+    await dest.wait_for(n)
+    await asyncio.sleep(0.05)
+    await delivery.stop()
+    assert len(dest.received) == n
+    assert sorted(dest.received) == records(n)
+    s = delivery.stats
+    assert s.delivered == n
+    assert s.spooled == n
+    assert not s.dropped
+    assert (s.queued, s.spool_records) == (0, 0)
+    assert_accounted(delivery)
+
+
+async def test_two_in_flight_one_batch_fails_while_the_other_is_delivered(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.hang_s = 0.02
+    poisoned = records(1, 0)[0]  # the first batch fails until healed; later ones go through
+    dest.failing = {poisoned}
+    delivery = Delivery(dest, fast_config(max_in_flight=2), tmp_path / "spool.sqlite")
+    await delivery.start()
+    n = 400
+    for i in range(0, n, 50):
+        delivery.enqueue(records(50, i))
+        await asyncio.sleep(0.01)
+    await dest.wait_for(50)  # the second batch was accepted while the first was being retried
+    await asyncio.sleep(0.2)
+    assert poisoned not in dest.received
+    assert delivery.stats.spool_records > 0
+    dest.failing = set()
+    await dest.wait_for(n)
+    await asyncio.sleep(0.05)
+    await delivery.stop()
+    assert len(dest.received) == n
+    assert sorted(dest.received) == records(n)  # never delivered twice, never lost
+    s = delivery.stats
+    assert s.delivered == n
+    assert 0 < s.spooled < n  # the failed batch and what came behind it; not the batch sent meanwhile
+    assert not s.dropped
+    assert_accounted(delivery)
+
+
+async def test_shutdown_with_two_batches_hanging_spools_them_all_for_the_next_start(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.hang_s = 30  # the destination never answers
+    config = fast_config(max_in_flight=2, shutdown_timeout_s=0.3, send_timeout_s=60)
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(130))  # two batches of 50 go out; 30 stay in the buffer
+    await asyncio.sleep(0.1)
+    assert dest.sending == 2
+    assert delivery.stats.queued == 30
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await delivery.stop()
+    assert loop.time() - started < 2
+    s = delivery.stats
+    assert s.spool_records == 130  # both in-flight batches and the buffer were kept
+    assert s.delivered == 0
+    assert not s.dropped
+    assert_accounted(delivery)
+
+    dest.hang_s = 0
+    after_restart = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await after_restart.start()
+    await dest.wait_for(130)
+    await after_restart.stop()
+    assert dest.received == records(130)  # the batches in the order they were taken, then the buffer
+    assert after_restart.stats.delivered == 130
+    assert after_restart.stats.spool_records == 0

@@ -261,6 +261,7 @@ class Accepting:
     """A destination that takes every batch (the delivery counters are what the test reads)."""
 
     name = "accepting"
+    max_in_flight = 1
 
     async def open(self) -> None:
         return None

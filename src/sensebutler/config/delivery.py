@@ -33,5 +33,8 @@ class DeliveryConfig(Section):
     flush_interval_s: float = Field(default=0.5, gt=0, le=600)
     send_timeout_s: float = Field(default=10.0, gt=0, le=600)
     shutdown_timeout_s: float = Field(default=5.0, gt=0, le=600)
+    #: batches sent at the same time; None = the destination's own default (InfluxDB and New Relic
+    #: 2, MQTT 1). With more than one, batches may arrive out of order.
+    max_in_flight: int | None = Field(default=None, ge=1, le=16)
     retry: RetryConfig = RetryConfig()
     spool: SpoolConfig = SpoolConfig()

@@ -3,10 +3,17 @@
     enqueue → bounded memory queue → batch → send (retry with exponential backoff)
             → spool on disk while the destination is down → replay in order when it is back
 
-Order is kept: while anything waits in the spool, new records go behind it, and the spool is
-replayed from its head. Delivery is at least once: a batch whose send timed out may have arrived and
-is sent again. Every record ends in exactly one counter: ``delivered``, ``dropped[reason]``, or is
-still waiting (``queued`` in memory, ``spool_records`` on disk).
+Up to ``max_in_flight`` batches are sent at the same time (``delivery.max_in_flight``, else the
+destination's own default), one per worker task. Workers take batches one after the other; while the
+spool holds anything, one worker replays it and the others wait.
+
+With one batch in flight order is kept: while anything waits in the spool, new records go behind it,
+and the spool is replayed from its head. With more, batches may land out of order (a later batch can
+succeed while an earlier one is retried or spooled); destinations whose readers depend on order use
+one. Delivery is at least once: a batch whose send timed out may have arrived and is sent again.
+Every record ends in exactly one counter: ``delivered``, ``dropped[reason]``, or is still waiting
+(``queued`` in memory, ``spool_records`` on disk); a batch being sent is in none until its send
+ends, and at shutdown every such batch is delivered or spooled.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ class Destination(Protocol):
     """Where a sink's encoded records go (an HTTP API, a broker...)."""
 
     name: str
+    #: batches sent at the same time unless ``delivery.max_in_flight`` says otherwise
+    max_in_flight: int
 
     async def open(self) -> None: ...
 
@@ -73,11 +82,17 @@ class Delivery:
         if config.spool.enable and spool_path is not None:
             self._spool = Spool(spool_path, int(config.spool.max_mb * 1024 * 1024), config.spool.when_full)
         self._spool_mode = bool(self._spool and self._spool.count)
-        self._inflight: list[bytes] = []
+        self.max_in_flight = max(1, config.max_in_flight or destination.max_in_flight)
+        #: worker → the batch it is sending, in the order the batches were taken
+        self._inflight: dict[int, list[bytes]] = {}
+        #: one worker at a time waits for and takes the next batch (the others wait here, idle)
+        self._taking = asyncio.Lock()
         self._wakeup = asyncio.Event()
         self._stop_requested = asyncio.Event()
         self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        #: removal of a replayed batch from the spool together with its counting; not cancelled
+        self._replay_ack: asyncio.Task[None] | None = None
         self._errors = RateLimitedLog(log, 30.0)
         self._update_gauges()
 
@@ -110,30 +125,38 @@ class Delivery:
                 self.name,
                 self.stats.spool_records,
             )
-        self._task = asyncio.create_task(self._run(), name=f"delivery:{self.name}")
+        self._workers = [
+            asyncio.create_task(self._run(worker), name=f"delivery:{self.name}:{worker}")
+            for worker in range(self.max_in_flight)
+        ]
 
     async def stop(self) -> None:
         """Flush what is queued within ``shutdown_timeout_s``; spool whatever could not be sent."""
         self._stopping = True
         self._stop_requested.set()
         self._wakeup.set()
-        if self._task is not None:
+        if self._workers:
+            done, pending = await asyncio.wait(self._workers, timeout=self.config.shutdown_timeout_s)
+            for task in pending:
+                task.cancel()  # its batch stays in _inflight and is spooled below
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:  # a worker must not take shutdown down with it
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("%s: delivery worker failed", self.name, exc_info=task.exception())
+        if self._replay_ack is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), self.config.shutdown_timeout_s)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            except Exception:  # the worker must not take shutdown down with it
-                log.exception("%s: delivery worker failed", self.name)
+                await self._replay_ack
+            except Exception:
+                log.exception("%s: removing a replayed batch from the spool failed", self.name)
         self._save_leftovers()
         if self._spool is not None:
             self._spool.close()
         self._update_gauges()
 
     def _save_leftovers(self) -> None:
-        leftovers = self._inflight + list(self._buffer)
-        self._inflight = []
+        leftovers = [record for batch in self._inflight.values() for record in batch]
+        leftovers.extend(self._buffer)
+        self._inflight.clear()
         self._buffer.clear()
         if not leftovers:
             return
@@ -144,13 +167,17 @@ class Delivery:
             self._drop("shutdown", len(leftovers))
 
     # -- worker ------------------------------------------------------------------------------------
-    async def _run(self) -> None:
+    async def _run(self, worker: int) -> None:
         backoff = self.config.retry.initial_s
         while True:
             if self._spool_mode:
                 if self._stopping:
                     self._buffer_to_spool()
                     return
+                if worker:  # worker 0 replays the spool, in order; the others wait until it is empty
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
                 sent = await self._replay_step()
                 if sent:
                     backoff = self.config.retry.initial_s
@@ -158,15 +185,16 @@ class Delivery:
                     await self._sleep(backoff)
                     backoff = min(backoff * 2, self.config.retry.max_s)
                 continue
-            batch = await self._next_batch()
+            async with self._taking:
+                batch = await self._next_batch()
             if not batch:
                 if self._stopping:
                     return
                 continue
-            await self._deliver(batch)
+            await self._deliver(worker, batch)  # no await between taking and registering it
 
     async def _next_batch(self) -> list[bytes]:
-        if not self._buffer and not self._stopping:
+        while not self._buffer and not self._stopping and not self._spool_mode:
             self._wakeup.clear()
             await self._wakeup.wait()
         deadline = time.monotonic() + self.config.flush_interval_s
@@ -184,32 +212,36 @@ class Delivery:
         self.stats.queued = len(self._buffer)
         return batch
 
-    async def _deliver(self, batch: list[bytes]) -> None:
-        self._inflight = batch
+    async def _deliver(self, worker: int, batch: list[bytes]) -> None:
+        # Registered before the first await, and taken out in the same step as it is counted: a
+        # batch is in exactly one of _inflight or a counter, so a cancelled worker's batch is spooled.
+        self._inflight[worker] = batch
         delay = self.config.retry.initial_s
         attempts = 1 if self._stopping else self.config.retry.attempts_before_spool
         for attempt in range(1, attempts + 1):
             error = await self._send(batch)
             if error is None:
+                del self._inflight[worker]
                 self.stats.delivered += len(batch)
-                self._inflight = []
                 return
             if not error.transient:
+                del self._inflight[worker]
                 self._drop("rejected", len(batch))
-                self._inflight = []
                 return
             if attempt < attempts:
                 self.stats.retried += 1
                 await self._sleep(delay)
                 delay = min(delay * 2, self.config.retry.max_s)
-        self._inflight = []
+        del self._inflight[worker]
         if self._spool is None:
             self._drop("destination_down", len(batch))
             return
         # destination down: this batch, then everything queued behind it, waits on disk in order
+        # (a batch of another worker that fails later is appended behind them)
         self._spool_mode = True
         self._to_spool(batch + list(self._buffer))
         self._buffer.clear()
+        self._wakeup.set()  # a worker waiting for the next batch stops waiting; worker 0 replays
         log.warning("%s: destination unavailable (%s); spooling to disk", self.name, self.stats.last_error)
 
     async def _replay_step(self) -> bool:
@@ -219,6 +251,7 @@ class Delivery:
         rows = await asyncio.to_thread(self._spool.peek, self.config.batch_size)
         if not rows:
             self._spool_mode = False
+            self._wakeup.set()  # the waiting workers deliver again
             log.info("%s: spool replayed; delivering directly again", self.name)
             return True
         batch = [data for _, data in rows]
@@ -226,13 +259,20 @@ class Delivery:
         if error is not None and error.transient:
             self.stats.retried += 1
             return False
-        await asyncio.to_thread(self._spool.remove_through, rows[-1][0])
-        if error is None:
-            self.stats.delivered += len(batch)
-        else:
-            self._drop("rejected", len(batch))
-        self._update_gauges()
+        # shielded: if shutdown cancels this worker now, the rows still leave the spool exactly when
+        # they are counted (stop() waits for it)
+        self._replay_ack = asyncio.create_task(self._remove_replayed(rows[-1][0], len(batch), error))
+        await asyncio.shield(self._replay_ack)
         return True
+
+    async def _remove_replayed(self, last_id: int, count: int, error: DeliveryError | None) -> None:
+        assert self._spool is not None
+        await asyncio.to_thread(self._spool.remove_through, last_id)
+        if error is None:
+            self.stats.delivered += count
+        else:
+            self._drop("rejected", count)
+        self._update_gauges()
 
     async def _send(self, batch: list[bytes]) -> DeliveryError | None:
         try:

@@ -15,6 +15,7 @@ loss; 429, 5xx, timeouts and connection errors are retried and spooled.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ def influxql_identifier(name: str) -> str:
 class InfluxDestination:
     """The ``Destination`` of the InfluxDB sink."""
 
+    #: influxd parses one write request on about one core: two requests in flight keep it busy
+    max_in_flight = 2
+
     def __init__(self, config: InfluxDbSink, ssl_context: ssl.SSLContext | None = None) -> None:
         self.name = "influxdb"
         self.config = config
@@ -119,6 +123,7 @@ class InfluxDestination:
         self._client: httpx.AsyncClient | None = None
         #: v1 database/retention policy still to be created (InfluxDB was unreachable at startup)
         self._bootstrap_pending = config.version == 1 and config.v1.create_database
+        self._bootstrap_lock = asyncio.Lock()  # concurrent sends create the database once
         self._loud = RateLimitedLog(log, 60.0)
 
     async def open(self) -> None:
@@ -154,7 +159,9 @@ class InfluxDestination:
         if self._client is None:
             raise DeliveryError("influxdb: not open")
         if self._bootstrap_pending:
-            await self._bootstrap(at_startup=False)
+            async with self._bootstrap_lock:
+                if self._bootstrap_pending:
+                    await self._bootstrap(at_startup=False)
         try:
             response = await self._client.post(
                 self.request.path, params=self.request.params, content=b"\n".join(batch)

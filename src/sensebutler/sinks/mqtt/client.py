@@ -44,6 +44,9 @@ def tls_context(tls: TlsClient, what: str) -> ssl.SSLContext | None:
 
 
 class MqttDestination:
+    #: one batch at a time: subscribers may rely on the order of messages
+    max_in_flight = 1
+
     def __init__(self, section: MqttSection, name: str = "mqtt") -> None:
         self.name = name
         self.section = section

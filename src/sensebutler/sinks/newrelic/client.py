@@ -4,7 +4,8 @@ Status handling: 200/202 delivered; 401/403 a rejected key (logged loudly, dropp
 data (dropped); 408/429/5xx and network errors transient (retried, then spooled).
 
 When one account fails transiently and another accepted its part, the accepted parts are remembered
-and skipped on the retry of the same batch, so that account does not receive them twice.
+and skipped on the retry of the same batch, so that account does not receive them twice. With two
+batches in flight, a batch that ends forgets only its own parts while the other is still being sent.
 """
 
 from __future__ import annotations
@@ -46,12 +47,16 @@ def bodies(items: list[bytes]) -> list[bytes]:
 
 
 class NewRelicDestination:
+    #: each record carries its own timestamp, so batches may arrive out of order
+    max_in_flight = 2
+
     def __init__(self, section: NewRelicSection, name: str = "new_relic") -> None:
         self.name = name
         self.section = section
         self.accounts: dict[str, NewRelicAccount] = {account.name: account for account in section.accounts}
         self._client: httpx.AsyncClient | None = None
         self._delivered_parts: set[bytes] = set()
+        self._sending = 0  # sends in flight
         self._key_errors = RateLimitedLog(log, 300.0)
 
     async def open(self) -> None:
@@ -76,31 +81,43 @@ class NewRelicDestination:
         except (ValueError, UnicodeDecodeError) as exc:
             raise DeliveryError(f"unreadable record: {exc}", transient=False) from exc
         errors: list[DeliveryError] = []
-        for (api, account_name), items in groups.items():
-            account = self.accounts.get(account_name)
-            if account is None:
-                errors.append(DeliveryError(f"account {account_name!r} is not configured", transient=False))
-                continue
-            for body in bodies(items):
-                part = hashlib.sha256(f"{api}\n{account_name}\n".encode() + body).digest()
-                if part in self._delivered_parts:
+        parts: list[bytes] = []
+        self._sending += 1
+        try:
+            for (api, account_name), items in groups.items():
+                account = self.accounts.get(account_name)
+                if account is None:
+                    errors.append(
+                        DeliveryError(f"account {account_name!r} is not configured", transient=False)
+                    )
                     continue
-                try:
-                    await self._post(api, account, body)
-                except DeliveryError as exc:
-                    errors.append(exc)
-                    continue
-                self._delivered_parts.add(part)
-        if not errors or len(self._delivered_parts) > _MAX_REMEMBERED:
-            self._delivered_parts.clear()
+                for body in bodies(items):
+                    part = hashlib.sha256(f"{api}\n{account_name}\n".encode() + body).digest()
+                    parts.append(part)
+                    if part in self._delivered_parts:
+                        continue
+                    try:
+                        await self._post(api, account, body)
+                    except DeliveryError as exc:
+                        errors.append(exc)
+                        continue
+                    self._delivered_parts.add(part)
+        finally:
+            self._sending -= 1
+        transient = [error for error in errors if error.transient]
+        if not transient or len(self._delivered_parts) > _MAX_REMEMBERED:
+            self._forget(parts)  # this batch will not be sent again
         if not errors:
             return
-        transient = [error for error in errors if error.transient]
-        if not transient:
-            self._delivered_parts.clear()
         first = (transient or errors)[0]
         more = f" (and {len(errors) - 1} more failed request(s))" if len(errors) > 1 else ""
         raise DeliveryError(f"{first}{more}", transient=bool(transient))
+
+    def _forget(self, parts: list[bytes]) -> None:
+        if self._sending == 0 or len(self._delivered_parts) > _MAX_REMEMBERED:
+            self._delivered_parts.clear()  # also parts of batches that went to the spool
+        else:
+            self._delivered_parts.difference_update(parts)  # another batch's retry still needs its own
 
     async def _post(self, api: Api, account: NewRelicAccount, body: bytes) -> None:
         assert self._client is not None, "send() before open()"
