@@ -57,3 +57,54 @@ class FlakyDestination:
                 await self.arrived.wait()
 
         await asyncio.wait_for(_wait(), timeout)
+
+
+class GatedDestination(FlakyDestination):
+    """A :class:`FlakyDestination` whose sends the test can hold at a gate.
+
+    While ``gate`` is set to an unset event, the next send that gets through (destination not
+    down) stops there: it records its batch in ``held``, sets ``holding`` and waits until the test
+    sets the gate. Only that one send is held; ``gate`` goes back to None. ``answered`` grows by
+    every batch the destination answered, accepted or not, and ``attempted`` is set on every try.
+    """
+
+    def __init__(self, name: str = "gated", max_in_flight: int = 1) -> None:
+        super().__init__(name, max_in_flight)
+        self.gate: asyncio.Event | None = None
+        self.holding = asyncio.Event()
+        self.held: list[bytes] = []
+        self.answered: list[list[bytes]] = []
+        self.attempted = asyncio.Event()
+        self._answer = asyncio.Event()
+
+    async def _send(self, batch: list[bytes]) -> None:
+        self.attempted.set()
+        gate = self.gate
+        if gate is not None and not self.down:
+            self.gate = None
+            self.held = list(batch)
+            self.holding.set()
+            await gate.wait()
+        try:
+            await super()._send(batch)
+        finally:
+            self.answered.append(list(batch))
+            self._answer.set()
+
+    async def wait_for_attempts(self, count: int, timeout: float = 10.0) -> None:
+        async def _wait() -> None:
+            while self.attempts < count:
+                self.attempted.clear()
+                await self.attempted.wait()
+
+        await asyncio.wait_for(_wait(), timeout)
+
+    async def wait_for_answered(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` records in all were answered (delivered or refused)."""
+
+        async def _wait() -> None:
+            while sum(len(batch) for batch in self.answered) < count:
+                self._answer.clear()
+                await self._answer.wait()
+
+        await asyncio.wait_for(_wait(), timeout)

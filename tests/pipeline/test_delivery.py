@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.pipeline.delivery import Delivery
-from tests.pipeline.flaky import FlakyDestination
+from tests.pipeline.flaky import FlakyDestination, GatedDestination
 
 
 def fast_config(**overrides: object) -> DeliveryConfig:
@@ -117,6 +118,73 @@ async def test_spool_full_keeps_what_the_policy_says_and_counts_drops(tmp_path: 
         else records(capacity_records, 0, size)
     )
     assert dest.received == expected
+
+
+@pytest.mark.parametrize("outcome", ["delivered", "rejected", "stopped"])
+async def test_rows_of_the_replayed_batch_pushed_out_of_a_full_spool_are_counted_once(
+    tmp_path: Path, outcome: str
+) -> None:
+    size, capacity, batch = 100, 30, 10
+    config = fast_config(
+        batch_size=batch,
+        max_in_flight=1,
+        retry={"initial_s": 0.01, "max_s": 0.05, "attempts_before_spool": 1},
+        spool={"max_mb": capacity * size / 1024 / 1024, "when_full": "drop_oldest"},
+    )
+    dest = GatedDestination()
+    dest.down = True
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    delivery.enqueue(records(capacity, 0, size))
+    await delivery.start()
+    # the first batch fails and goes to the spool with everything behind it: the spool is full
+    # (records 0-29); the second attempt is already a replay of its head
+    await dest.wait_for_attempts(2)
+    assert delivery.stats.spool_records == capacity
+    assert dest.received == []
+
+    # the destination is back but slow: the replay of the oldest batch (records 0-9) is held
+    gate = asyncio.Event()
+    dest.answered.clear()
+    dest.gate = gate
+    dest.down = False
+    await asyncio.wait_for(dest.holding.wait(), 10)
+    assert dest.held == records(batch, 0, size)
+    # meanwhile 20 records arrive; to make room the spool gives up its 20 oldest rows (records
+    # 0-19), the whole batch in flight among them
+    delivery.enqueue(records(batch, capacity, size))
+    delivery.enqueue(records(batch, capacity + batch, size))
+    n = capacity + 2 * batch
+    s = delivery.stats
+    assert s.dropped == Counter(spool_full=2 * batch)
+    assert s.spool_records == capacity
+    assert_accounted(delivery)
+
+    if outcome == "rejected":
+        dest.reject = True
+    if outcome == "stopped":  # shutdown while the replay is in flight: the send still ends
+        stopping = asyncio.create_task(delivery.stop())
+        await asyncio.sleep(0)  # stop() has begun
+        gate.set()
+        await stopping
+    else:
+        gate.set()  # the held batch is answered, then the rest of the spool (records 20-49)
+        await dest.wait_for_answered(n - batch)
+        await delivery.stop()
+
+    dropped = records(2 * batch, 0, size)
+    left = records(capacity, 2 * batch, size)
+    assert dest.answered[0] == dest.held  # sent anyway (at least once), but counted as dropped only
+    expected = {
+        "delivered": (n - 2 * batch, Counter(spool_full=2 * batch), 0, dest.held + left),
+        "rejected": (0, Counter(spool_full=2 * batch, rejected=capacity), 0, []),
+        "stopped": (0, Counter(spool_full=2 * batch), capacity, dest.held),
+    }[outcome]
+    s = delivery.stats
+    assert (s.delivered, s.dropped, s.spool_records, dest.received) == expected
+    assert s.queued == 0
+    assert s.received == n == s.delivered + sum(s.dropped.values()) + s.queued + s.spool_records
+    # no record counted twice: a delivered one is one that reached the destination and was not dropped
+    assert s.delivered == len(set(dest.received) - set(dropped))
 
 
 async def test_shutdown_with_pending_batch_is_flushed_when_destination_is_up(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ succeed while an earlier one is retried or spooled); destinations whose readers 
 one. Delivery is at least once: a batch whose send timed out may have arrived and is sent again.
 Every record ends in exactly one counter: ``delivered``, ``dropped[reason]``, or is still waiting
 (``queued`` in memory, ``spool_records`` on disk); a batch being sent is in none until its send
-ends, and at shutdown every such batch is delivered or spooled.
+ends, and at shutdown every such batch is delivered or spooled. A spooled record that a full
+``drop_oldest`` spool gives up while its batch is being replayed counts as dropped only, even though
+that send may still deliver it.
 """
 
 from __future__ import annotations
@@ -261,13 +263,17 @@ class Delivery:
             return False
         # shielded: if shutdown cancels this worker now, the rows still leave the spool exactly when
         # they are counted (stop() waits for it)
-        self._replay_ack = asyncio.create_task(self._remove_replayed(rows[-1][0], len(batch), error))
+        self._replay_ack = asyncio.create_task(self._remove_replayed(rows[-1][0], error))
         await asyncio.shield(self._replay_ack)
         return True
 
-    async def _remove_replayed(self, last_id: int, count: int, error: DeliveryError | None) -> None:
+    async def _remove_replayed(self, last_id: int, error: DeliveryError | None) -> None:
         assert self._spool is not None
-        await asyncio.to_thread(self._spool.remove_through, last_id)
+        # Only the rows still in the spool are counted. While the batch was being sent, a full
+        # drop_oldest spool may have given up some of its rows to make room (Spool.append), and
+        # those are already counted as dropped (spool_full); they reached the destination all the
+        # same (at least once), but each record goes into exactly one counter.
+        count = await asyncio.to_thread(self._spool.remove_through, last_id)
         if error is None:
             self.stats.delivered += count
         else:

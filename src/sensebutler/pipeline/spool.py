@@ -94,15 +94,22 @@ class Spool:
             rows = self._db.execute("SELECT id, data FROM spool ORDER BY id LIMIT ?", (limit,)).fetchall()
         return [(int(i), bytes(d)) for i, d in rows]
 
-    def remove_through(self, last_id: int) -> None:
-        """Remove every record with an id up to ``last_id`` (after they were delivered)."""
+    def remove_through(self, last_id: int) -> int:
+        """Remove every record with an id up to ``last_id`` (after they were delivered).
+
+        Returns how many records were removed. That can be fewer than were peeked: with
+        ``drop_oldest``, :meth:`append` may have given up some of them (and reported them as
+        dropped) meanwhile.
+        """
         with self._lock:
             row = self._db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM spool WHERE id <= ?", (last_id,)
             ).fetchone()
             self._db.execute("DELETE FROM spool WHERE id <= ?", (last_id,))
-            self.count -= int(row[0])
+            removed = int(row[0])
+            self.count -= removed
             self.bytes -= int(row[1])
+        return removed
 
     def close(self) -> None:
         with self._lock:
