@@ -13,7 +13,8 @@ prints ONE JSON object per rate:
 * ``p50_ms``/``p99_ms``: datagram-to-written latency, from marker datagrams sent every 100 ms on
   their own host tag and polled for in InfluxDB every 20 ms (so it includes batching and the poll);
 * ``rss_mb``: peak resident memory of the sensebutler process; ``cpu_pct``: its average CPU while
-  sending, in % of one core.
+  sending, in % of one core; ``influxd_cpu_pct`` and ``sender_cpu_pct`` the same for influxd and the
+  sender, which share the machine with it (``bench/influxd_ceiling.py`` measures influxd alone).
 
 Run: ``.venv/bin/python bench/udp_ingest.py [--rates 1000,5000,20000,50000,0] [--seconds 10]``.
 """
@@ -36,6 +37,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -110,7 +112,7 @@ def sender(port: int, rate: int, seconds: float, seed: int, result: mp.Queue) ->
             sock.sendto(";".join(parts).encode(), target)
             result.put(("marker", markers, time.time()))
             sent += 1
-    result.put(("done", sent, time.perf_counter() - start))
+    result.put(("done", sent, time.perf_counter() - start, time.process_time()))
 
 
 def config_text(state: Path, udp_port: int, influx_url: str, db: str, prom_port: int) -> str:
@@ -160,6 +162,11 @@ def kernel_drops(port: int) -> int:
     return 0
 
 
+def cpu_share(after: Any, before: Any, seconds: float) -> float:
+    """Average CPU between two ``cpu_times()`` readings, in % of one core."""
+    return 100 * ((after.user + after.system) - (before.user + before.system)) / seconds
+
+
 def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> dict[str, object]:
     db = f"bench_{rate}_{int(time.time())}"
     udp_port, prom_port = free_udp_port(), free_tcp_port()
@@ -171,6 +178,7 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         stderr=open(work / f"sensebutler-{rate}.log", "w"),  # noqa: SIM115
     )
     ps = psutil.Process(proc.pid)
+    influx_ps = psutil.Process(influxd.process.pid or 0)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -187,6 +195,7 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         peak_rss = ps.memory_info().rss
         cpu_before = ps.cpu_times()
+        influx_before = influx_ps.cpu_times()
         wall_before = time.monotonic()
         send_proc = mp.Process(target=sender, args=(udp_port, rate, seconds, rate + 7, queue))
         send_proc.start()
@@ -225,17 +234,13 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
             if item[0] == "marker":
                 marker_sent[item[1]] = item[2]
             else:
-                sent, send_elapsed = item[1], item[2]
+                sent, send_elapsed, sender_cpu = item[1], item[2], item[3]
                 break
             peak_rss = max(peak_rss, ps.memory_info().rss)
         send_proc.join()
-        cpu_after = ps.cpu_times()
         wall_after = time.monotonic()
-        cpu_pct = (
-            100
-            * ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
-            / (wall_after - wall_before)
-        )
+        cpu_pct = cpu_share(ps.cpu_times(), cpu_before, wall_after - wall_before)
+        influx_cpu_pct = cpu_share(influx_ps.cpu_times(), influx_before, wall_after - wall_before)
         # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s)
         last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 60
         while time.monotonic() < drain_deadline:
@@ -290,6 +295,8 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         "spooled": int(metrics.get('sensebutler_sink_spooled_total{sink="influxdb"}', 0)),
         "rss_mb": round(peak_rss / 1024 / 1024, 1),
         "cpu_pct": round(cpu_pct, 1),
+        "influxd_cpu_pct": round(influx_cpu_pct, 1),
+        "sender_cpu_pct": round(100 * sender_cpu / send_elapsed, 1) if send_elapsed else None,
     }
 
 

@@ -13,7 +13,7 @@ from sensebutler.config import Config, parse_config
 from sensebutler.events.ingest import EventCount, UdpQueueMetrics
 from sensebutler.events.udp import LogEvent, TaskEvent, UserEvent
 from sensebutler.pipeline.router import Router
-from sensebutler.runtime import Runtime
+from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sources.udp.ingest_metrics import IngestMetrics
 from sensebutler.sources.udp.inputs import UdpInput, build
 from tests.pipeline.collect import CollectingSink
@@ -274,3 +274,56 @@ async def test_overload_every_datagram_is_accounted_for(tmp_path: Path) -> None:
     finally:
         for i in rig.inputs.values():
             await i.stop()
+
+
+def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool) -> Config:
+    config = udp_config(tmp_path)
+    config.udp.log_events.port = port
+    config.udp.log_events.reuse_port = reuse_port
+    config.udp.user_events.enable = False
+    config.udp.task_events.enable = False
+    return config
+
+
+async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(tmp_path: Path) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=True))
+    port = first.inputs["log"].listener.port
+    second = await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+    senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(40)]
+    try:
+        assert second.inputs["log"].listener.port == port
+        for round_ in range(25):
+            for sender in senders:  # 40 flows (source ports): the kernel picks a socket per flow
+                sender.sendto(ENGINE.encode(), ("127.0.0.1", port))
+            if round_ % 5 == 0:
+                await asyncio.sleep(0.01)
+        deadline = asyncio.get_running_loop().time() + 5
+        while asyncio.get_running_loop().time() < deadline:
+            counts = [len(rig.sink.of("log")) for rig in (first, second)]
+            if sum(counts) == 1000:
+                break
+            await asyncio.sleep(0.05)
+        assert sum(counts) == 1000, counts  # every datagram handled exactly once
+        assert min(counts) > 0, counts  # both instances took a share
+        assert all(rig.inputs["log"].listener.read_kernel_drops() == 0 for rig in (first, second))
+    finally:
+        for sender in senders:
+            sender.close()
+        for rig in (first, second):
+            for i in rig.inputs.values():
+                await i.stop()
+            rig.sock.close()
+
+
+async def test_a_taken_port_without_reuse_port_is_a_clear_startup_error(tmp_path: Path) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=False))
+    port = first.inputs["log"].listener.port
+    try:
+        with pytest.raises(
+            StartupError, match=r"cannot listen on udp 127\.0\.0\.1:\d+.*set reuse_port: true"
+        ):
+            await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+    finally:
+        for i in first.inputs.values():
+            await i.stop()
+        first.sock.close()

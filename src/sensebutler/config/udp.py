@@ -27,6 +27,9 @@ class Listener(FeatureSection):
     #: the socket's receive buffer is the ingest queue: large buffers absorb bursts; what does not
     #: fit is dropped by the kernel and counted (``kernel_drops``)
     receive_buffer_mb: float = Field(default=16, gt=0, le=2048)
+    #: share the port with other sensebutler instances (SO_REUSEPORT, Linux): the kernel spreads
+    #: datagrams over them by sender, so several processes ingest what one cannot keep up with
+    reuse_port: bool = False
     rate_limit: RateLimit = RateLimit()
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
     allowed_sources: list[str] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import time
@@ -106,6 +107,11 @@ class UdpListener:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
+            if self.settings.reuse_port:
+                reuse_port = getattr(socket, "SO_REUSEPORT", None)
+                if reuse_port is None:
+                    raise OSError("reuse_port needs SO_REUSEPORT, which this OS does not have")
+                sock.setsockopt(socket.SOL_SOCKET, reuse_port, 1)
             if family == socket.AF_INET6 and host in ("::", "::0"):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # IPv4 too
             wanted = int(self.settings.receive_buffer_mb * 1024 * 1024)
@@ -121,8 +127,14 @@ class UdpListener:
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
+            hint = ""
+            if exc.errno == errno.EADDRINUSE:
+                hint = (
+                    " (another process listens there; to share the port between sensebutler instances "
+                    "set reuse_port: true in every one of them)"
+                )
             raise StartupError(
-                f"{self.name}: cannot listen on udp {host}:{self.settings.port}: {exc}"
+                f"{self.name}: cannot listen on udp {host}:{self.settings.port}: {exc}{hint}"
             ) from exc
         self.port = sock.getsockname()[1]
         if self.receive_buffer < wanted // 2:
