@@ -13,7 +13,7 @@ from typing import ClassVar
 from sensebutler.events import Event
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventCount(Event):
     """How many events of one (type, source, host, subsystem) arrived since the last count."""
 
@@ -25,7 +25,7 @@ class EventCount(Event):
     counter: int
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RejectedEventCount(Event):
     """QIX performance events the filters rejected, grouped as Butler SOS groups them."""
 
@@ -39,7 +39,7 @@ class RejectedEventCount(Event):
     process_time: float
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UdpQueueMetrics(Event):
     """One UDP input's queue and drop counters since the last report (Butler SOS field names)."""
 

@@ -19,7 +19,7 @@ class ServerRef:
     tags: tuple[tuple[str, str | int | float | bool], ...] = ()
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HealthSample(Event):
     """One engine ``/engine/healthcheck`` answer (numbers as Sense sent them: memory in MB)."""
 
@@ -64,7 +64,7 @@ class ProxySession:
         return f"{self.user_directory}\\{self.user_id}"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProxySessions(Event):
     """The sessions of one virtual proxy on one server (``/qps/<vp>/session``)."""
 
@@ -81,7 +81,7 @@ class ProxySessions(Event):
         return list(dict.fromkeys(s.user_full for s in self.sessions))
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PollFailed(Event):
     """A poll that did not produce data: unreachable, timed out, refused, bad answer."""
 
@@ -116,7 +116,7 @@ class PollCounters:
     max_ms: float
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SelfMetrics(Event):
     """sensebutler's own state: uptime, memory, and the counters of every sink and poller."""
 

@@ -18,7 +18,7 @@ TaskEventType = Literal["failed", "aborted", "success", "distribute"]
 UserMessageType = Literal["qseow-proxy-session", "qseow-proxy-connection"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogEvent(Event):
     """A WARN/ERROR/FATAL row from the engine, proxy, repository or scheduler appender."""
 
@@ -60,7 +60,7 @@ class LogEvent(Event):
     categories: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class QixPerfEvent(Event):
     """One QIX engine request with its timings (``/qseow-qix-perf/``)."""
 
@@ -100,7 +100,7 @@ class QixPerfEvent(Event):
     event_activity_source: Literal["user", "non-user"] = "user"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UserEvent(Event):
     """Proxy session start/stop or connection open/close (``/qseow-proxy-session|connection/``)."""
 
@@ -129,7 +129,7 @@ class UserEvent(Event):
     ua_os_version: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TaskEvent(Event):
     """A scheduler task outcome from Butler's appender file (UDP 9998)."""
 
@@ -156,7 +156,7 @@ class TaskEvent(Event):
     message: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EngineReloadFailedEvent(Event):
     """The 9-field ``/engine-reload-failed/`` datagram (no appender ships it; accepted and logged)."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final, Literal
 
+from sensebutler.events import settle
 from sensebutler.events.udp import LogEvent
 from sensebutler.sources.udp.butler_sos_model import ButlerSosModel, NameValue, NullableList
 
@@ -122,7 +123,7 @@ class Categoriser:
         verdict = self.categorise(event)
         if verdict is DROP:
             return False
-        event.categories = verdict
+        settle(event, categories=verdict)
         return True
 
 

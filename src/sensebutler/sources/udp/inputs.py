@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from sensebutler.config.udp import Listener, LogEventsInput, TaskEventsInput, UserEventsInput
-from sensebutler.events import Event
+from sensebutler.events import Event, settle
 from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.dedupe import Dedupe
@@ -111,7 +111,7 @@ class LogEventsHandler(InputHandler):
             if not self.sources.qix_perf:
                 return self.drop("source_disabled")
             if self.qix_app_names and event.app_id:
-                event.app_name = self.runtime.app_names.name(event.app_id) or ""
+                settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
             if not self.qix_filter.accepts(event):
                 if self.track_rejected:
                     key = (event.app_id, event.app_name, event.method, event.object_type)
@@ -127,7 +127,7 @@ class LogEventsHandler(InputHandler):
         if not self.categoriser.apply(event):
             return self.drop("categorised_drop")
         if event.app_id and not event.app_name:
-            event.app_name = self.runtime.app_names.name(event.app_id) or ""
+            settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
         return True
 
 
@@ -152,7 +152,7 @@ class UserEventsHandler(InputHandler):
         if (event.user_directory.lower(), event.user_id.lower()) in self.excluded:
             return self.drop("excluded_user")
         if event.app_id:
-            event.app_name = self.runtime.app_names.name(event.app_id) or ""
+            settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
         return True
 
 
