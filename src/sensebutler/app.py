@@ -1,61 +1,89 @@
 """The composition root: builds what the configuration enables, runs it, shuts it down.
 
-Order matters: sinks start before sources (nothing is published into a closed sink) and stop after
-them (everything a source produced is flushed or spooled).
+:data:`FEATURES` is the ordered registry of feature builders (``build(runtime) -> list``, empty when
+the feature is off): sinks, then processors, then sources, then the web server, which opens the
+listeners the others mounted paths on. A sink or processor is also registered with the router.
+
+Start order: shared services (the Qlik client, the state backend), then the features in registry
+order; stop in reverse. So nothing is published into a stopped consumer, and everything a source
+produced is processed and then flushed or spooled before the services close.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sensebutler import __version__
 from sensebutler.config import Config
+from sensebutler.pipeline.processor import Processor
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Component, Runtime, StartupError
-from sensebutler.sinks import influxdb, mqtt, newrelic, prometheus
 from sensebutler.sinks.base import Sink
+from sensebutler.sinks.influxdb import sink as influxdb
+from sensebutler.sinks.mqtt import sink as mqtt
+from sensebutler.sinks.newrelic import sink as newrelic
+from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sources import polling
+from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
-from sensebutler.sources.udp.ingest_metrics import IngestMetrics
+from sensebutler.web import server as web
 
 log = logging.getLogger(__name__)
 
+Builder = Callable[[Runtime], Sequence[Component]]
 
-def build(config: Config) -> Runtime:
-    """Every sink and source the configuration enables (each builder returns nothing when off)."""
+#: every feature, in start order; a new destination or source is one line here
+FEATURES: tuple[Builder, ...] = (
+    # sinks
+    influxdb.build,
+    prometheus.build,
+    mqtt.build,
+    newrelic.build,
+    # sources
+    polling.build,
+    udp_inputs.build,
+    ingest_metrics.build,
+    # last: the listeners the features above mounted paths on
+    web.build,
+)
+
+
+def build(config: Config, features: Sequence[Builder] = FEATURES) -> Runtime:
+    """Every component the configuration enables; ``features`` defaults to the registry."""
     runtime = Runtime(config=config, router=Router(), state_dir=Path(config.state.dir))
-    for build_sinks in (influxdb.build, prometheus.build, mqtt.build, newrelic.build):
-        for sink in build_sinks(runtime):
-            runtime.router.add(sink)
-    runtime.components.extend(polling.build(runtime))
-    inputs = udp_inputs.build(runtime)
-    runtime.components.extend(inputs)
-    if inputs and config.udp.metrics.enable:
-        runtime.components.append(IngestMetrics(runtime, inputs, config.udp.metrics.interval_s))
+    for feature in features:
+        for component in feature(runtime):
+            if isinstance(component, Sink | Processor):
+                runtime.router.add(component)
+            runtime.components.append(component)
     return runtime
 
 
 async def run(
-    config: Config, stop: asyncio.Event, *, ready: Callable[[Runtime], Awaitable[None]] | None = None
+    config: Config,
+    stop: asyncio.Event,
+    *,
+    ready: Callable[[Runtime], Awaitable[None]] | None = None,
+    features: Sequence[Builder] = FEATURES,
 ) -> None:
     """Run until ``stop`` is set; raise :class:`StartupError` if something cannot start."""
     try:
         Path(config.state.dir).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StartupError(f"cannot create the state directory {config.state.dir!r}: {exc}") from exc
-    runtime = build(config)
-    started: list[Sink | Component] = []
+    runtime = build(config, features)
+    started: list[Component] = []
     try:
-        for item in [*runtime.router.sinks, *runtime.components]:
+        for item in [*runtime.services, *runtime.components]:
             try:
                 await item.start()
             except StartupError:
                 raise
             except Exception as exc:
-                raise StartupError(f"{item.name} could not start: {exc}") from exc
+                raise StartupError(f"{item.name} could not start: {exc or type(exc).__name__}") from exc
             started.append(item)
         _announce(runtime)
         if ready is not None:
@@ -63,7 +91,6 @@ async def run(
         await stop.wait()
         log.info("stopping")
     finally:
-        # sources first, then sinks, each in reverse start order
         for item in reversed(started):
             try:
                 await item.stop()
@@ -74,12 +101,20 @@ async def run(
 
 def _announce(runtime: Runtime) -> None:
     log.info("sensebutler %s started (state in %s)", __version__, runtime.state_dir.resolve())
-    if not runtime.router.sinks and not runtime.components:
+    if not runtime.components:
         log.warning(
             "nothing is enabled in the configuration: sensebutler has nothing to do and idles until stopped"
         )
         return
     for sink in runtime.router.sinks:
         log.info("sink %s receives: %s", sink.name, ", ".join(sorted(sink.kinds)) or "-")
+    for processor in runtime.router.processors:
+        log.info(
+            "processor %s takes %s, makes %s",
+            processor.name,
+            ", ".join(sorted(processor.kinds)),
+            ", ".join(sorted(processor.emits)) or "-",
+        )
     for component in runtime.components:
-        log.info("running %s", component.name)
+        if not isinstance(component, Sink | Processor):
+            log.info("running %s", component.name)

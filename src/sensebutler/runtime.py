@@ -1,4 +1,8 @@
-"""What every feature builder gets: the config, the router to publish to, where state lives."""
+"""What every feature builder gets: the config, the router, the web mounts, and the shared services.
+
+Shared services (the Qlik client, the state backend) are made on first use by the features that need
+them, started before every feature and stopped after all of them, in reverse order.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,15 @@ from typing import Protocol
 
 from sensebutler.config import Config
 from sensebutler.pipeline.router import Router
+from sensebutler.qlik.service import QlikService
 from sensebutler.services.active_users import ActiveUsers
 from sensebutler.services.app_names import AppNames
+from sensebutler.tls import CertificateError
+from sensebutler.web.mounts import WebMounts
 
 
 class Component(Protocol):
-    """Anything the app starts and stops: a poller, a UDP listener, an HTTP endpoint."""
+    """Anything the app starts and stops: a sink, a processor, a poller, a UDP listener, a service."""
 
     name: str
 
@@ -30,15 +37,29 @@ class StartupError(Exception):
 
 @dataclass
 class Runtime:
-    """What a builder needs: the config, the router to publish to, and where state lives."""
-
     config: Config
     router: Router
     state_dir: Path
+    #: what the feature builders made, in registry order (started in this order, stopped in reverse)
     components: list[Component] = field(default_factory=list)
+    #: shared services, in the order they were first asked for
+    services: list[Component] = field(default_factory=list)
     #: app id → name, refreshed by the app-name poller
     app_names: AppNames = field(default_factory=AppNames)
     active_users: ActiveUsers = field(default_factory=ActiveUsers)
+    web: WebMounts = field(default_factory=WebMounts)
+    _qlik: QlikService | None = None
+
+    @property
+    def qlik(self) -> QlikService:
+        """The one Qlik client (QRS, proxy, engine, About), made on first use."""
+        if self._qlik is None:
+            try:
+                self._qlik = QlikService(self.config.qlik)
+            except CertificateError as exc:
+                raise StartupError(str(exc)) from exc
+            self.services.append(self._qlik)
+        return self._qlik
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

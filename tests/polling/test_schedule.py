@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import pytest
@@ -11,7 +10,6 @@ import pytest
 from sensebutler.events import Event
 from sensebutler.events.polled import PollFailed, ServerRef
 from sensebutler.qlik.errors import QlikError
-from sensebutler.qlik.http import QlikHttp
 from sensebutler.sources.polling.schedule import INTERNAL_ERROR, PollJob, PollScheduler
 from tests.polling.support import Collector, router_with
 
@@ -62,7 +60,7 @@ async def collector() -> AsyncIterator[Collector]:
 
 
 async def run(jobs: list[Job], collector: Collector) -> PollScheduler:
-    scheduler = PollScheduler(jobs, router_with(collector), QlikHttp(ssl.create_default_context()))
+    scheduler = PollScheduler(jobs, router_with(collector))
     await scheduler.start()
     return scheduler
 

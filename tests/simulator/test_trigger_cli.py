@@ -98,7 +98,8 @@ async def test_demo_shows_what_the_monitoring_service_collects(
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=tmp_path / "service", udp_ports=ports, interval_s=1)
-        data["prometheus"] = {"enable": True, "port": 0}
+        data["prometheus"] = {"enable": True}
+        data["web"] = {"listeners": {"main": {"port": 0}}}
         return Config.model_validate(data)
 
     output = io.StringIO()

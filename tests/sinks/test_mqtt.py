@@ -17,8 +17,8 @@ from sensebutler.events.udp import QixPerfEvent
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.simulator.udp_samples import KINDS
-from sensebutler.sinks.mqtt import MqttSink, build
 from sensebutler.sinks.mqtt.records import Message, pack, unpack
+from sensebutler.sinks.mqtt.sink import MqttSink, build
 from sensebutler.sources.udp.inputs import build as build_udp_inputs
 from tests.fixtures.net import async_wait_until, port_accepts
 from tests.fixtures.servers import MosquittoServer, MqttCollector, MqttMessage, TlsFiles, unique_name
@@ -339,7 +339,7 @@ async def test_tls_and_credentials(tls_files: TlsFiles, tmp_path: Path, prefix: 
 async def test_unreadable_tls_files_fail_startup(tmp_path: Path, prefix: str) -> None:
     config = make_config("127.0.0.1", 1, prefix, tls={"enable": True, "ca": str(tmp_path / "missing.pem")})
     sink = make_sink(config, tmp_path)
-    with pytest.raises(StartupError, match="TLS files"):
+    with pytest.raises(StartupError, match=r"mqtt.tls.ca: cannot read .*missing.pem"):
         await sink.start()
 
 

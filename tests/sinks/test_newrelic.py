@@ -13,9 +13,9 @@ from sensebutler.config import Config
 from sensebutler.events.polled import PollCounters, SelfMetrics, SinkCounters
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
-from sensebutler.sinks.newrelic import NewRelicSink, build
 from sensebutler.sinks.newrelic.client import MAX_BODY_BYTES, bodies
 from sensebutler.sinks.newrelic.records import unpack
+from sensebutler.sinks.newrelic.sink import NewRelicSink, build
 from tests.fixtures.net import async_wait_until, free_tcp_port
 from tests.fixtures.servers import HttpReceiver, RecordedRequest
 from tests.sinks.output_events import T0_NS, health, scheduler_log_event, server, sessions, user_event

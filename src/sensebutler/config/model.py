@@ -6,19 +6,23 @@ Sections are switched on with ``enable: true``; a disabled section needs nothing
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.config.polling import PollingConfig
 from sensebutler.config.qlik import QlikConfig
-from sensebutler.config.sinks import InfluxDbSink, MqttSink, NewRelicSink, PrometheusSink
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
+from sensebutler.config.web import WebConfig
+from sensebutler.sinks.influxdb.config import InfluxDbSection
+from sensebutler.sinks.mqtt.config import MqttSection
+from sensebutler.sinks.newrelic.config import NewRelicSection
+from sensebutler.sinks.prometheus.config import PrometheusSection
 
 
-class SelfMetrics(FeatureSection):
+class SelfMetricsSection(FeatureSection):
     """sensebutler's own uptime, memory and pipeline counters, sent to every enabled sink."""
 
     enable: bool = True
@@ -32,8 +36,19 @@ class Config(Section):
     polling: PollingConfig = PollingConfig()
     udp: UdpConfig = UdpConfig()
     delivery: DeliveryConfig = DeliveryConfig()
-    influxdb: InfluxDbSink = InfluxDbSink()
-    prometheus: PrometheusSink = PrometheusSink()
-    mqtt: MqttSink = MqttSink()
-    new_relic: NewRelicSink = NewRelicSink()
-    self_metrics: SelfMetrics = SelfMetrics()
+    influxdb: InfluxDbSection = InfluxDbSection()
+    prometheus: PrometheusSection = PrometheusSection()
+    mqtt: MqttSection = MqttSection()
+    new_relic: NewRelicSection = NewRelicSection()
+    self_metrics: SelfMetricsSection = SelfMetricsSection()
+    web: WebConfig = WebConfig()
+
+    @model_validator(mode="after")
+    def _listeners_exist(self) -> Config:
+        if self.prometheus.enable and self.prometheus.listener not in self.web.listeners:
+            known = ", ".join(sorted(self.web.listeners)) or "none"
+            raise ValueError(
+                f"prometheus.listener is {self.prometheus.listener!r}, which web.listeners does not define "
+                f"(defined: {known})"
+            )
+        return self

@@ -10,14 +10,14 @@ from sensebutler.sources.udp.categorise import CategoriseConfig
 from sensebutler.sources.udp.qix_filter import EnginePerformanceMonitorConfig
 
 
-class RateLimit(FeatureSection):
+class RateLimitSection(FeatureSection):
     """Token bucket: ``per_second`` sustained, ``burst`` at once."""
 
     per_second: float = Field(default=10_000, gt=0)
     burst: int = Field(default=20_000, ge=1)
 
 
-class Listener(FeatureSection):
+class UdpInputSection(FeatureSection):
     """Settings every UDP input shares."""
 
     host: str = "0.0.0.0"
@@ -30,7 +30,7 @@ class Listener(FeatureSection):
     #: share the port with other sensebutler instances (SO_REUSEPORT, Linux): the kernel spreads
     #: datagrams over them by sender, so several processes ingest what one cannot keep up with
     reuse_port: bool = False
-    rate_limit: RateLimit = RateLimit()
+    rate_limit: RateLimitSection = RateLimitSection()
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
     allowed_sources: list[str] = []
     resolve_interval_s: float = Field(default=300, ge=10)
@@ -45,7 +45,7 @@ class LogSources(Section):
     qix_perf: bool = True
 
 
-class LogEventsInput(Listener):
+class LogEventsInput(UdpInputSection):
     port: int = Field(default=9996, ge=0, le=65535)
     sources: LogSources = LogSources()
     #: Butler SOS ``logEvents.categorise`` (its camelCase keys are accepted as they are)
@@ -54,22 +54,22 @@ class LogEventsInput(Listener):
     engine_performance_monitor: EnginePerformanceMonitorConfig = EnginePerformanceMonitorConfig()
 
 
-class UserEventsInput(Listener):
+class UserEventsInput(UdpInputSection):
     port: int = Field(default=9997, ge=0, le=65535)
     exclude_users: list[UserRef] = []
 
 
-class Dedupe(FeatureSection):
+class DedupeSection(FeatureSection):
     enable: bool = True
     ttl_s: float = Field(default=600, gt=0)
 
 
-class TaskEventsInput(Listener):
+class TaskEventsInput(UdpInputSection):
     port: int = Field(default=9998, ge=0, le=65535)
-    dedupe: Dedupe = Dedupe()
+    dedupe: DedupeSection = DedupeSection()
 
 
-class IngestMetrics(FeatureSection):
+class IngestMetricsSection(FeatureSection):
     """Periodic event counts, rejected-event counts and queue metrics (Butler SOS field names)."""
 
     enable: bool = True
@@ -77,7 +77,7 @@ class IngestMetrics(FeatureSection):
 
 
 class UdpConfig(Section):
-    metrics: IngestMetrics = IngestMetrics()
+    metrics: IngestMetricsSection = IngestMetricsSection()
     log_events: LogEventsInput = LogEventsInput()
     user_events: UserEventsInput = UserEventsInput()
     task_events: TaskEventsInput = TaskEventsInput()

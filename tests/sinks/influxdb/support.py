@@ -7,10 +7,10 @@ from typing import Any
 
 from sensebutler.config import Config
 from sensebutler.config.delivery import DeliveryConfig
-from sensebutler.config.sinks import InfluxDbSink
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime
-from sensebutler.sinks.influxdb import InfluxSink, build
+from sensebutler.sinks.influxdb.config import InfluxDbSection
+from sensebutler.sinks.influxdb.sink import InfluxSink, build
 from tests.fixtures.net import async_wait_until
 
 #: test events are from 2024: a finite retention policy would refuse them
@@ -29,7 +29,7 @@ def fast_delivery(**overrides: Any) -> DeliveryConfig:
     return DeliveryConfig.model_validate(settings)
 
 
-def section(url: str, version: int = 1, **settings: Any) -> InfluxDbSink:
+def section(url: str, version: int = 1, **settings: Any) -> InfluxDbSection:
     """Enabled sink settings for ``version``; ``v1`` settings keep points forever unless told otherwise."""
     if "v1" in settings:
         settings["v1"] = {"retention_policy": KEEP_FOREVER, **settings["v1"]}
@@ -38,14 +38,14 @@ def section(url: str, version: int = 1, **settings: Any) -> InfluxDbSink:
         2: {"v2": {"org": "acme", "bucket": "senseops", "token": "v2-secret-token"}},
         3: {"v3": {"database": "senseops", "token": "v3-secret-token"}},
     }
-    return InfluxDbSink.model_validate(
+    return InfluxDbSection.model_validate(
         {"enable": True, "url": url, "version": version, **defaults[version], **settings}
     )
 
 
 def sink(
     tmp_path: Path,
-    config: InfluxDbSink,
+    config: InfluxDbSection,
     delivery: DeliveryConfig | None = None,
     *,
     log_event_tags: dict[str, str] | None = None,

@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import orjson
 
-from sensebutler.config.sinks import InfluxDbSink, TlsClient
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import DeliveryError
 from sensebutler.runtime import StartupError
+from sensebutler.sinks.influxdb.config import InfluxDbSection
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class WriteRequest:
     auth: tuple[str, str] | None = None
 
 
-def write_request(config: InfluxDbSink) -> WriteRequest:
+def write_request(config: InfluxDbSection) -> WriteRequest:
     if config.version == 2:
         token = config.v2.token.get_secret_value() if config.v2.token else ""
         return WriteRequest(
@@ -65,25 +65,6 @@ def write_request(config: InfluxDbSink) -> WriteRequest:
         params["rp"] = v1.retention_policy.name
     password = v1.password.get_secret_value() if v1.password else ""
     return WriteRequest("/write", params, auth=(v1.username, password) if v1.username else None)
-
-
-def tls_context(tls: TlsClient) -> ssl.SSLContext:
-    """Client TLS for ``https://`` URLs; raises StartupError naming the unusable setting."""
-    try:
-        context = ssl.create_default_context(cafile=tls.ca or None)
-    except (OSError, ssl.SSLError) as exc:
-        raise StartupError(f"influxdb.tls.ca: cannot use {tls.ca!r}: {exc}") from exc
-    if tls.client_cert:
-        try:
-            context.load_cert_chain(tls.client_cert, tls.client_key or None)
-        except (OSError, ssl.SSLError) as exc:
-            raise StartupError(
-                f"influxdb.tls.client_cert/client_key: cannot use {tls.client_cert!r}: {exc}"
-            ) from exc
-    if not tls.verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 def display_url(url: str) -> str:
@@ -114,7 +95,7 @@ class InfluxDestination:
     #: influxd parses one write request on about one core: two requests in flight keep it busy
     max_in_flight = 2
 
-    def __init__(self, config: InfluxDbSink, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, config: InfluxDbSection, ssl_context: ssl.SSLContext | None = None) -> None:
         self.name = "influxdb"
         self.config = config
         self.request = write_request(config)
@@ -293,4 +274,4 @@ def _first_series_values(payload: dict[str, Any]) -> list[list[Any]]:
     return []
 
 
-__all__ = ["InfluxDestination", "WriteRequest", "display_url", "error_text", "tls_context", "write_request"]
+__all__ = ["InfluxDestination", "WriteRequest", "display_url", "error_text", "write_request"]

@@ -15,32 +15,17 @@ import ssl
 
 import aiomqtt
 
-from sensebutler.config.sinks import MqttSink as MqttSection
-from sensebutler.config.sinks import TlsClient
 from sensebutler.pipeline.delivery import DeliveryError
 from sensebutler.runtime import StartupError
+from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.mqtt.records import unpack
+from sensebutler.tls import CertificateError
 
 log = logging.getLogger(__name__)
 
 
 def default_client_id() -> str:
     return f"sensebutler-{socket.gethostname()}-{os.getpid()}"
-
-
-def tls_context(tls: TlsClient, what: str) -> ssl.SSLContext | None:
-    if not tls.enable:
-        return None
-    try:
-        context = ssl.create_default_context(cafile=tls.ca or None)
-        if tls.client_cert:
-            context.load_cert_chain(tls.client_cert, tls.client_key or None)
-    except (OSError, ssl.SSLError) as exc:
-        raise StartupError(f"{what}: cannot load the TLS files: {exc}") from exc
-    if not tls.verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 class MqttDestination:
@@ -58,7 +43,11 @@ class MqttDestination:
     async def open(self) -> None:
         """Check the TLS files now. The connection is made by the first send, so an unreachable
         broker neither delays nor stops startup; messages wait for it in the queue and the spool."""
-        self._tls = tls_context(self.section.tls, self.name)
+        if self.section.tls.enable:
+            try:
+                self._tls = self.section.tls.context(f"{self.name}.tls")
+            except CertificateError as exc:
+                raise StartupError(str(exc)) from exc
 
     async def send(self, batch: list[bytes]) -> None:
         try:

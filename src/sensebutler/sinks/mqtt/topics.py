@@ -7,11 +7,10 @@ from collections.abc import Iterator, Mapping
 
 import orjson
 
-from sensebutler.config.sinks import MqttSink as MqttSection
-from sensebutler.config.sinks import MqttTopic
 from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.sinks.mqtt.config import MqttSection, MqttTopic
 from sensebutler.sinks.mqtt.records import Message, topic_level
 
 #: Butler SOS's ``source`` value and the other fields of its parsed log event objects, per source

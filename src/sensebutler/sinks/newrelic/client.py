@@ -16,10 +16,9 @@ import logging
 
 import httpx
 
-from sensebutler.config.sinks import NewRelicAccount
-from sensebutler.config.sinks import NewRelicSink as NewRelicSection
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import DeliveryError
+from sensebutler.sinks.newrelic.config import NewRelicAccount, NewRelicSection
 from sensebutler.sinks.newrelic.payloads import Api
 from sensebutler.sinks.newrelic.records import unpack
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 from sensebutler import __version__
-from sensebutler.config.sinks import NewRelicSink as NewRelicSection
 from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import LogEvent, UserEvent
+from sensebutler.sinks.newrelic.config import NewRelicSection
 
 Api = Literal["metric", "event"]
 Item = dict[str, Any]

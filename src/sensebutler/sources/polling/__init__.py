@@ -3,8 +3,8 @@
 ``build(runtime)`` returns the components the configuration enables:
 
 * a :class:`PollScheduler` running one :class:`HealthPoller` per server, one :class:`SessionPoller`
-  per server × virtual proxy, and the :class:`AppNamePoller`, all through one shared
-  :class:`~sensebutler.qlik.http.QlikHttp`;
+  per server × virtual proxy, and the :class:`AppNamePoller`, all through the runtime's Qlik client
+  (:class:`~sensebutler.qlik.service.QlikService`);
 * a :class:`SelfMetricsSource` when ``self_metrics.enable``.
 
 The app-name map is ``runtime.app_names``, shared with other features (UDP events name apps too).
@@ -17,7 +17,6 @@ import logging
 from sensebutler.config import Config
 from sensebutler.qlik.http import QlikHttp
 from sensebutler.qlik.qrs import QrsClient
-from sensebutler.qlik.tls import CertificateError, build_ssl_context
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.services.app_names import AppNames, is_session_app, split_session_apps
 from sensebutler.sources.polling.app_names import AppNamePoller
@@ -41,13 +40,13 @@ __all__ = [
 ]
 
 
-def _jobs(config: Config, http: QlikHttp, names: AppNames) -> list[PollJob]:
+def _jobs(config: Config, http: QlikHttp, qrs: QrsClient, names: AppNames) -> list[PollJob]:
     polling, qlik = config.polling, config.qlik
     jobs: list[PollJob] = []
     if polling.app_names.enable:
         if not qlik.qrs.host:
             raise StartupError("polling.app_names is enabled but qlik.qrs.host is empty")
-        jobs.append(AppNamePoller(QrsClient(http, qlik), names, qlik, polling.app_names.interval_s))
+        jobs.append(AppNamePoller(qrs, names, qlik, polling.app_names.interval_s))
     if polling.health.enable:
         jobs.extend(HealthPoller(http, server, polling.health, names) for server in qlik.servers)
     if polling.sessions.enable:
@@ -69,14 +68,10 @@ def build(runtime: Runtime) -> list[Component]:
     scheduler: PollScheduler | None = None
     polling = config.polling
     if polling.health.enable or polling.sessions.enable or polling.app_names.enable:
-        try:
-            context = build_ssl_context(config.qlik.certificates)
-        except CertificateError as exc:
-            raise StartupError(str(exc)) from exc
-        http = QlikHttp(context)
-        jobs = _jobs(config, http, names)
+        qlik = runtime.qlik
+        jobs = _jobs(config, qlik.http, qlik.qrs, names)
         if jobs:
-            scheduler = PollScheduler(jobs, runtime.router, http)
+            scheduler = PollScheduler(jobs, runtime.router)
             components.append(scheduler)
     if config.self_metrics.enable:
         counters = scheduler.counters if scheduler is not None else None

@@ -24,7 +24,6 @@ from sensebutler.events.polled import PollCounters, PollFailed, ServerRef
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.router import Router
 from sensebutler.qlik.errors import QlikError
-from sensebutler.qlik.http import QlikHttp
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +77,13 @@ class PollStats:
 
 
 class PollScheduler:
-    """The component that owns the poll targets, their counters and the shared Qlik connection pools."""
+    """The component that owns the poll targets and their counters (the Qlik client is a runtime service)."""
 
     name = "polling"
 
-    def __init__(
-        self, jobs: Sequence[PollJob], router: Router, http: QlikHttp, *, rng: random.Random | None = None
-    ) -> None:
+    def __init__(self, jobs: Sequence[PollJob], router: Router, *, rng: random.Random | None = None) -> None:
         self.jobs = list(jobs)
         self.router = router
-        self.http = http
         self.stats: dict[str, PollStats] = {job.target: PollStats() for job in self.jobs}
         self._rng = rng or random.Random()
         self._loops: list[asyncio.Task[None]] = []
@@ -112,7 +108,6 @@ class PollScheduler:
                 await task
         self._loops.clear()
         self._polls.clear()
-        await self.http.aclose()
 
     async def _run(self, job: PollJob) -> None:
         loop = asyncio.get_running_loop()

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
-from sensebutler.runtime import Runtime
+from sensebutler.runtime import Component, Runtime
 from sensebutler.sources.udp.inputs import LogEventsHandler, UdpInput
 
 QUEUE_TYPES = {"log events": "log_events", "user events": "user_events", "task events": "task_events"}
@@ -124,3 +124,11 @@ def _p95(values: list[float]) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[max(0, -(-len(ordered) * 95 // 100) - 1)]
+
+
+def build(runtime: Runtime) -> list[Component]:
+    """The reporter of the UDP inputs built before it (it comes after them in the registry)."""
+    inputs = [component for component in runtime.components if isinstance(component, UdpInput)]
+    if not inputs or not runtime.config.udp.metrics.enable:
+        return []
+    return [IngestMetrics(runtime, inputs, runtime.config.udp.metrics.interval_s)]

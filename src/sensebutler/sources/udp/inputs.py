@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 
-from sensebutler.config.udp import Listener, LogEventsInput, TaskEventsInput, UserEventsInput
+from sensebutler.config.udp import LogEventsInput, TaskEventsInput, UdpInputSection, UserEventsInput
 from sensebutler.events import Event, settle
 from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
@@ -185,7 +185,7 @@ class TaskEventsHandler(InputHandler):
 class UdpInput:
     """A listener and its handler, as one component the app starts and stops."""
 
-    def __init__(self, settings: Listener, handler: InputHandler) -> None:
+    def __init__(self, settings: UdpInputSection, handler: InputHandler) -> None:
         self.name = f"udp {handler.name}"
         self.handler = handler
         self.listener = UdpListener(self.name, settings, handler, handler.stats)

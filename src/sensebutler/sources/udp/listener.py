@@ -24,7 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sensebutler.config.udp import Listener
+from sensebutler.config.udp import UdpInputSection
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.rate_limit import TokenBucket
 from sensebutler.runtime import StartupError
@@ -57,7 +57,7 @@ class IngestStats:
 
 class UdpListener:
     def __init__(
-        self, name: str, settings: Listener, handler: Handler, stats: IngestStats | None = None
+        self, name: str, settings: UdpInputSection, handler: Handler, stats: IngestStats | None = None
     ) -> None:
         self.name = name
         self.settings = settings

@@ -1,0 +1,53 @@
+"""``mqtt:`` — Butler SOS's topics and payloads on an MQTT broker."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from sensebutler.config.base import Section
+from sensebutler.config.sinks import SinkSection, TlsClient
+
+
+class MqttTopic(Section):
+    enable: bool = True
+    topic: str = Field(min_length=1)
+
+
+class MqttUserEventTopics(Section):
+    """Butler SOS ``userEvents.sendToMQTT.postTo``: every event, and one topic per command."""
+
+    everything: MqttTopic = MqttTopic(topic="qliksense/userevent")
+    session_start: MqttTopic = MqttTopic(topic="qliksense/userevent/session/start")
+    session_stop: MqttTopic = MqttTopic(topic="qliksense/userevent/session/stop")
+    connection_open: MqttTopic = MqttTopic(topic="qliksense/userevent/connection/open")
+    connection_close: MqttTopic = MqttTopic(topic="qliksense/userevent/connection/close")
+
+
+class MqttLogEventTopics(Section):
+    """Butler SOS ``logEvents.sendToMQTT``: ``topic`` itself and/or ``topic/<subsystem path>``."""
+
+    topic: str = Field(default="qliksense/logevent", min_length=1)
+    publish_to_topic: bool = True
+    #: ``System.Scheduler.Slave`` → ``<topic>/system/scheduler/slave``
+    publish_to_subsystem_topics: bool = True
+
+
+class MqttSection(SinkSection):
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    tls: TlsClient = TlsClient()
+    username: str = ""
+    password: SecretStr | None = None
+    #: empty = ``sensebutler-<hostname>-<pid>``
+    client_id: str = ""
+    keepalive_s: int = Field(default=60, ge=5, le=65535)
+    qos: Literal[0, 1, 2] = 1
+    retain: bool = False
+    #: Butler SOS ``mqttConfig.baseTopic``: health and session topics are ``<base_topic><host>/...``
+    base_topic: str = "butler-sos/"
+    log_events: MqttLogEventTopics = MqttLogEventTopics()
+    user_events: MqttUserEventTopics = MqttUserEventTopics()
+    #: sensebutler's own metrics, as one JSON document on ``<self_metrics_topic>/<instance>``
+    self_metrics_topic: str = Field(default="sensebutler/self", min_length=1)
