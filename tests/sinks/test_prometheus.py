@@ -361,3 +361,18 @@ def test_udp_reports_are_summed_into_counters(tmp_path: Path) -> None:
     assert found[("sensebutler_udp_events_total", events_key)] == 9
     assert found[("sensebutler_qix_perf_rejected_total", ())] == 3
     assert found[("sensebutler_qix_perf_rejected_process_seconds_total", ())] == 0.25
+
+
+def test_forged_host_names_cannot_grow_the_series_without_bound(tmp_path: Path) -> None:
+    runtime = Runtime(make_config(max_udp_hosts=3), Router(), tmp_path)
+    sink = PrometheusExporter(runtime, runtime.config.prometheus)
+    runtime.router.add(sink)
+    for n in range(10):
+        runtime.router.publish(
+            EventCount(event_type="log", source="qseow-engine", host=f"forged-{n}", subsystem="x", counter=2)
+        )
+    found = rendered(sink)
+    hosts = sorted(labels["host"] for labels, _ in found["sensebutler_udp_events_total"])
+    assert hosts == ["_other", "forged-0", "forged-1", "forged-2"]
+    other = [value for labels, value in found["sensebutler_udp_events_total"] if labels["host"] == "_other"]
+    assert other == [14] and found["sensebutler_udp_hosts_over_limit_total"] == [({}, 14)]

@@ -17,3 +17,6 @@ class PrometheusSection(FeatureSection):
     events: list[str] = []
     #: a server's series disappear when no sample came for this long; 0 = 3 × its polling interval
     stale_after_s: float = Field(default=0, ge=0)
+    #: distinct ``host`` label values of the UDP event counters (datagrams name the host; more are
+    #: summed under ``host="_other"``, so forged host names cannot grow the series without bound)
+    max_udp_hosts: int = Field(default=1000, ge=1, le=100_000)

@@ -56,6 +56,7 @@ class OwnMetrics:
         yield info
         yield from self._router_metrics()
         yield from self._sink_metrics()
+        yield from self._processor_metrics()
         yield from self._poll_metrics()
         yield from self._poller_metrics()
 
@@ -99,6 +100,33 @@ class OwnMetrics:
             for name, s in stats:
                 gauge.add_metric([name], getattr(s, field))
             yield gauge
+
+    def _processor_metrics(self) -> Iterator[Metric]:
+        stats = [(processor.name, processor.stats) for processor in self._router.processors]
+        counters = (
+            ("received", "Events a processor took from the router"),
+            ("processed", "Events a processor handled"),
+            ("emitted", "Events a processor published"),
+            ("failed", "Events whose processing raised an error"),
+            ("restarts", "Processor workers restarted after an unexpected error"),
+        )
+        for field, help_text in counters:
+            family = CounterMetricFamily(f"sensebutler_processor_{field}", help_text, labels=["processor"])
+            for name, s in stats:
+                family.add_metric([name], getattr(s, field))
+            yield family
+        dropped = CounterMetricFamily(
+            "sensebutler_processor_dropped",
+            "Events a processor gave up, by reason",
+            labels=["processor", "reason"],
+        )
+        queued = GaugeMetricFamily("sensebutler_processor_queued", "Events waiting", labels=["processor"])
+        for name, s in stats:
+            queued.add_metric([name], s.queued)
+            for reason, count in sorted(s.dropped.items()):
+                dropped.add_metric([name, reason], count)
+        yield dropped
+        yield queued
 
     def _poll_metrics(self) -> Iterator[Metric]:
         configured = {server.name for server in self._config().qlik.servers}

@@ -56,7 +56,7 @@ class PrometheusExporter(Sink):
 
         self.qlik = QlikMetrics(config, section.stale_after_s, clock)
         self.own = OwnMetrics(config, runtime.router)
-        self.udp = UdpMetrics()
+        self.udp = UdpMetrics(section.max_udp_hosts)
         self.registry = CollectorRegistry(auto_describe=False)
         for collector in (self.qlik, self.own, self.udp):
             self.registry.register(collector)

@@ -34,10 +34,22 @@ _LATEST_GAUGES = (
 )
 
 
-class UdpMetrics:
-    """A prometheus-client collector over the UDP inputs' reports."""
+#: the label that stands for every ``host`` beyond ``max_hosts``
+OTHER_HOSTS = "_other"
 
-    def __init__(self) -> None:
+
+class UdpMetrics:
+    """A prometheus-client collector over the UDP inputs' reports.
+
+    ``host`` comes from the datagrams, so anyone who can send them could make a series per forged
+    host name: at most ``max_hosts`` hosts get their own series, the rest are summed under
+    ``_other`` and counted in ``sensebutler_udp_hosts_over_limit``.
+    """
+
+    def __init__(self, max_hosts: int = 1000) -> None:
+        self.max_hosts = max_hosts
+        self._hosts: set[str] = set()
+        self._hosts_over_limit = 0
         self._messages: Counter[tuple[str, str]] = Counter()  # (queue type, counter)
         self._dropped: Counter[tuple[str, str]] = Counter()  # (queue type, reason)
         self._malformed: Counter[tuple[str, str]] = Counter()
@@ -55,7 +67,14 @@ class UdpMetrics:
             self._malformed.update({(queue, reason): count for reason, count in event.malformed.items()})
             self._latest[queue] = event
         elif isinstance(event, EventCount):
-            self._events[(event.event_type, event.source, event.host)] += event.counter
+            host = event.host
+            if host not in self._hosts:
+                if len(self._hosts) < self.max_hosts:
+                    self._hosts.add(host)
+                else:
+                    self._hosts_over_limit += event.counter
+                    host = OTHER_HOSTS
+            self._events[(event.event_type, event.source, host)] += event.counter
         else:
             self._rejected += event.counter
             self._rejected_process_ms += event.process_time
@@ -90,6 +109,11 @@ class UdpMetrics:
         for key, count in sorted(self._events.items()):
             events.add_metric(list(key), count)
         yield events
+        yield CounterMetricFamily(
+            "sensebutler_udp_hosts_over_limit",
+            f"Events counted under host={OTHER_HOSTS} because {self.max_hosts} hosts already had a series",
+            value=self._hosts_over_limit,
+        )
         yield CounterMetricFamily(
             "sensebutler_qix_perf_rejected",
             "QIX performance events the filters rejected",
