@@ -55,7 +55,7 @@ async def run(
             except StartupError:
                 raise
             except Exception as exc:
-                raise StartupError(f"{item.name} could not start: {exc}") from exc
+                raise StartupError(f"{item.name} could not start: {str(exc) or type(exc).__name__}") from exc
             started.append(item)
         _announce(runtime)
         if ready is not None:

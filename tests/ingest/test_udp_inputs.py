@@ -52,16 +52,22 @@ def task(prefix: str, execution_id: str) -> str:
     )
 
 
-def udp_config(tmp_path: Path) -> Config:
+def udp_config(tmp_path: Path, receive: str) -> Config:
     text = f"""
 state: {{dir: {tmp_path}}}
 udp:
   metrics: {{enable: true, interval_s: 3600}}
-  log_events: {{enable: true, host: 127.0.0.1, port: 0}}
-  user_events: {{enable: true, host: 127.0.0.1, port: 0, exclude_users: [{{directory: INTERNAL, user_id: sa_api}}]}}
-  task_events: {{enable: true, host: 127.0.0.1, port: 0}}
+  log_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}}}
+  user_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}, exclude_users: [{{directory: INTERNAL, user_id: sa_api}}]}}
+  task_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}}}
 """
     return parse_config(text, "test", {})
+
+
+@pytest.fixture(params=["loop", "thread"])
+def receive(request: pytest.FixtureRequest) -> str:
+    """Every test runs on both receive paths: the event loop's and the reader thread's (Windows)."""
+    return str(request.param)
 
 
 class Rig:
@@ -95,12 +101,13 @@ async def start_rig(config: Config) -> Rig:
     inputs = build(runtime)
     for i in inputs:
         await i.start()
+        assert i.listener.receive_path == i.listener.settings.receive
     return Rig(runtime, inputs, sink)
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    rig = await start_rig(udp_config(tmp_path))
+async def rig(tmp_path: Path, receive: str) -> AsyncIterator[Rig]:
+    rig = await start_rig(udp_config(tmp_path, receive))
     yield rig
     for i in rig.inputs.values():
         await i.stop()
@@ -181,13 +188,14 @@ async def test_ingest_metrics_report_counts_and_queue_deltas(rig: Rig) -> None:
     assert queues[-1].messages_received == 0
 
 
-async def test_categorisation_drop_really_drops(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_categorisation_drop_really_drops(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events = config.udp.log_events.model_validate(
         {
             "enable": True,
             "host": "127.0.0.1",
             "port": 0,
+            "receive": receive,
             "categorise": {
                 "enable": True,
                 "rules": [
@@ -221,8 +229,8 @@ async def test_categorisation_drop_really_drops(tmp_path: Path) -> None:
             await i.stop()
 
 
-async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.allowed_sources = ["127.0.0.2", "::1", "localhost"]
     config.udp.log_events.host = "::"
     rig = await start_rig(config)
@@ -246,8 +254,8 @@ async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path)
             await i.stop()
 
 
-async def test_overload_every_datagram_is_accounted_for(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_overload_every_datagram_is_accounted_for(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.rate_limit.enable = True
     config.udp.log_events.rate_limit.per_second = 2000
     config.udp.log_events.rate_limit.burst = 500
@@ -276,8 +284,8 @@ async def test_overload_every_datagram_is_accounted_for(tmp_path: Path) -> None:
             await i.stop()
 
 
-def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool) -> Config:
-    config = udp_config(tmp_path)
+def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool, receive: str) -> Config:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.port = port
     config.udp.log_events.reuse_port = reuse_port
     config.udp.user_events.enable = False
@@ -285,10 +293,12 @@ def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool) -> Config:
     return config
 
 
-async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(tmp_path: Path) -> None:
-    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=True))
+async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(
+    tmp_path: Path, receive: str
+) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=True, receive=receive))
     port = first.inputs["log"].listener.port
-    second = await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+    second = await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True, receive=receive))
     senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(40)]
     try:
         assert second.inputs["log"].listener.port == port
@@ -315,14 +325,14 @@ async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(tm
             rig.sock.close()
 
 
-async def test_a_taken_port_without_reuse_port_is_a_clear_startup_error(tmp_path: Path) -> None:
-    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=False))
+async def test_a_taken_port_without_reuse_port_is_a_clear_startup_error(tmp_path: Path, receive: str) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=False, receive=receive))
     port = first.inputs["log"].listener.port
     try:
         with pytest.raises(
             StartupError, match=r"cannot listen on udp 127\.0\.0\.1:\d+.*set reuse_port: true"
         ):
-            await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+            await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True, receive=receive))
     finally:
         for i in first.inputs.values():
             await i.stop()

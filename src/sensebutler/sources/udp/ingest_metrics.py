@@ -79,6 +79,7 @@ class IngestMetrics:
         listener = udp_input.listener
         kernel = listener.read_kernel_drops() or 0
         queue_bytes = listener.queue_bytes()
+        capacity = listener.queue_capacity_bytes
         prev = self._previous.get(udp_input.name, (0, 0, 0, 0, Counter(), Counter(), 0))
         now = (
             stats.received,
@@ -97,9 +98,9 @@ class IngestMetrics:
         return UdpQueueMetrics(
             queue_type=QUEUE_TYPES.get(udp_input.handler.name, udp_input.handler.name),
             host=self.host,
-            # the socket's receive buffer is the queue (bytes)
+            # the socket's receive buffer is the queue (bytes, as the kernel accounts them)
             queue_size=queue_bytes,
-            queue_max_size=listener.receive_buffer,
+            queue_max_size=capacity,
             messages_received=received,
             messages_queued=received
             - dropped.get("source_not_allowed", 0)
@@ -115,7 +116,7 @@ class IngestMetrics:
             processing_time_p95_ms=_p95(timings),
             processing_time_max_ms=max(timings, default=0.0),
             rate_limit_current=int(received * 60 / self.interval_s),
-            backpressure_active=queue_bytes >= 0.8 * listener.receive_buffer,
+            backpressure_active=queue_bytes >= 0.8 * capacity,
         )
 
 
