@@ -71,6 +71,11 @@ class ReceiveThread:
     def in_flight_bytes(self) -> int:
         return self._in_flight
 
+    @property
+    def lost_unreported(self) -> int:
+        """Datagrams dropped that the loop has not counted yet (it will, at its next turn)."""
+        return self._lost
+
     def start(self) -> None:
         self._sock.settimeout(POLL_S)
         self._thread.start()
