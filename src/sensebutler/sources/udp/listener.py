@@ -94,6 +94,7 @@ class UdpListener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
         self._thread: ReceiveThread | None = None
+        self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
         self._refused = RateLimitedLog(log, 60.0)
 
@@ -127,15 +128,19 @@ class UdpListener:
         sock, loop = self._sock, self._loop
         if sock is None or loop is None:
             return
+        self._stop_deadline = time.monotonic() + self.settings.stop_drain_s
+        if LINUX:  # a tiny buffer: the kernel refuses (and counts) what arrives while the queue drains
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
         if self._thread is not None:
-            await self._thread.stop()
+            await self._thread.stop()  # batches it handed over are handled until the deadline
         else:
             loop.remove_reader(sock.fileno())
             if self._pending is not None:
                 self._pending.cancel()
                 self._pending = None
         try:
-            await self._drain(sock)
+            await self._drain(sock, self._stop_deadline)
         finally:
             self.read_kernel_drops()  # the last figure, while the socket still exists
             sock.close()
@@ -254,7 +259,11 @@ class UdpListener:
     def _deliver(self, batch: list[Datagram], received_ns: int, cost: int) -> None:
         assert self._thread is not None
         try:
-            self._handle(batch, received_ns)
+            if self._stop_deadline is not None and time.monotonic() >= self._stop_deadline:
+                self.stats.received += len(batch)
+                self.stats.dropped["shutdown"] += len(batch)
+            else:
+                self._handle(batch, received_ns)
         finally:
             self._thread.handled(cost)
 
@@ -272,6 +281,8 @@ class UdpListener:
         bucket = self.bucket
         max_size = self.settings.max_size
         handler = self.handler
+        if not batch:
+            return
         started = time.perf_counter_ns()
         stats.received += len(batch)
         for data, addr in batch:
@@ -301,29 +312,28 @@ class UdpListener:
         stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
 
     # -- stop ------------------------------------------------------------------------------------
-    async def _drain(self, sock: socket.socket) -> None:
-        """Handle what is queued for at most ``stop_drain_s``; read, count and discard the rest."""
+    async def _drain(self, sock: socket.socket, deadline: float) -> None:
+        """Handle what is queued until ``deadline``; read, count and discard the rest."""
         sock.setblocking(False)
-        if LINUX:  # a tiny buffer: the kernel refuses (and counts) what arrives while the queue drains
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
-        deadline = time.monotonic() + self.settings.stop_drain_s
         while time.monotonic() < deadline:
             if self._read(READ_SLICE) < READ_SLICE:
-                return  # what was queued is handled
+                break  # what was queued is handled
             await asyncio.sleep(0)  # let the rest of the service run between slices
-        discarded = self._discard(sock)
-        left = self.queue_bytes()
-        log.warning(
-            "%s: stopped after handling queued datagrams for %.1f s; %d datagram(s) still queued were "
-            "dropped (counted as shutdown)%s",
-            self.name,
-            self.settings.stop_drain_s,
-            discarded,
-            f", and about {left} bytes more are dropped with the socket" if left else "",
-        )
+        else:
+            self._discard(sock)
+        dropped = self.stats.dropped["shutdown"]
+        if dropped:
+            left = self.queue_bytes()
+            log.warning(
+                "%s: stopped after handling queued datagrams for %.1f s; %d datagram(s) still queued were "
+                "dropped (counted as shutdown)%s",
+                self.name,
+                self.settings.stop_drain_s,
+                dropped,
+                f", and about {left} bytes more are dropped with the socket" if left else "",
+            )
 
-    def _discard(self, sock: socket.socket) -> int:
+    def _discard(self, sock: socket.socket) -> None:
         """Read what is still queued without handling it (bounded by ``DISCARD_MAX_S``); count it."""
         buffer = bytearray(self.settings.max_size + 1)
         end = time.monotonic() + DISCARD_MAX_S
@@ -338,7 +348,6 @@ class UdpListener:
                 break
         self.stats.received += count
         self.stats.dropped["shutdown"] += count
-        return count
 
     # -- metrics -------------------------------------------------------------------------------
     def queue_bytes(self) -> int:

@@ -120,7 +120,8 @@ class ReceiveThread:
                 batch = [first]
                 while True:
                     full = self._read_waiting(batch)
-                    self._hand_over(batch, time.time_ns())
+                    if batch:
+                        self._hand_over(batch, time.time_ns())
                     if not full or self._stopping.is_set():
                         break
                     batch = []
