@@ -101,6 +101,8 @@ class UdpListener:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stop_deadline = None
+        self._thread = None
         self._sock = self._bind()
         self._inode = socket_inode(self._sock)
         try:
