@@ -44,8 +44,8 @@ FEATURES: tuple[Builder, ...] = (
     newrelic.build,
     # sources
     polling.build,
+    ingest_metrics.build,  # before the inputs: its last report follows their stop
     udp_inputs.build,
-    ingest_metrics.build,
     # last: the listeners the features above mounted paths on
     web.build,
 )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
-from collections.abc import AsyncIterator
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -52,16 +56,22 @@ def task(prefix: str, execution_id: str) -> str:
     )
 
 
-def udp_config(tmp_path: Path) -> Config:
+def udp_config(tmp_path: Path, receive: str) -> Config:
     text = f"""
 state: {{dir: {tmp_path}}}
 udp:
   metrics: {{enable: true, interval_s: 3600}}
-  log_events: {{enable: true, host: 127.0.0.1, port: 0}}
-  user_events: {{enable: true, host: 127.0.0.1, port: 0, exclude_users: [{{directory: INTERNAL, user_id: sa_api}}]}}
-  task_events: {{enable: true, host: 127.0.0.1, port: 0}}
+  log_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}}}
+  user_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}, exclude_users: [{{directory: INTERNAL, user_id: sa_api}}]}}
+  task_events: {{enable: true, host: 127.0.0.1, port: 0, receive: {receive}}}
 """
     return parse_config(text, "test", {})
+
+
+@pytest.fixture(params=["loop", "thread"])
+def receive(request: pytest.FixtureRequest) -> str:
+    """Every test runs on both receive paths: the event loop's and the reader thread's (Windows)."""
+    return str(request.param)
 
 
 class Rig:
@@ -95,12 +105,13 @@ async def start_rig(config: Config) -> Rig:
     inputs = build(runtime)
     for i in inputs:
         await i.start()
+        assert i.listener.settings.receive == "auto" or i.listener.receive_path == i.listener.settings.receive
     return Rig(runtime, inputs, sink)
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    rig = await start_rig(udp_config(tmp_path))
+async def rig(tmp_path: Path, receive: str) -> AsyncIterator[Rig]:
+    rig = await start_rig(udp_config(tmp_path, receive))
     yield rig
     for i in rig.inputs.values():
         await i.stop()
@@ -181,13 +192,14 @@ async def test_ingest_metrics_report_counts_and_queue_deltas(rig: Rig) -> None:
     assert queues[-1].messages_received == 0
 
 
-async def test_categorisation_drop_really_drops(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_categorisation_drop_really_drops(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events = config.udp.log_events.model_validate(
         {
             "enable": True,
             "host": "127.0.0.1",
             "port": 0,
+            "receive": receive,
             "categorise": {
                 "enable": True,
                 "rules": [
@@ -221,8 +233,8 @@ async def test_categorisation_drop_really_drops(tmp_path: Path) -> None:
             await i.stop()
 
 
-async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.allowed_sources = ["127.0.0.2", "::1", "localhost"]
     config.udp.log_events.host = "::"
     rig = await start_rig(config)
@@ -246,8 +258,8 @@ async def test_allow_list_refuses_other_sources_and_accepts_ipv6(tmp_path: Path)
             await i.stop()
 
 
-async def test_overload_every_datagram_is_accounted_for(tmp_path: Path) -> None:
-    config = udp_config(tmp_path)
+async def test_overload_every_datagram_is_accounted_for(tmp_path: Path, receive: str) -> None:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.rate_limit.enable = True
     config.udp.log_events.rate_limit.per_second = 2000
     config.udp.log_events.rate_limit.burst = 500
@@ -276,8 +288,8 @@ async def test_overload_every_datagram_is_accounted_for(tmp_path: Path) -> None:
             await i.stop()
 
 
-def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool) -> Config:
-    config = udp_config(tmp_path)
+def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool, receive: str) -> Config:
+    config = udp_config(tmp_path, receive)
     config.udp.log_events.port = port
     config.udp.log_events.reuse_port = reuse_port
     config.udp.user_events.enable = False
@@ -285,10 +297,12 @@ def _log_only_config(tmp_path: Path, port: int, *, reuse_port: bool) -> Config:
     return config
 
 
-async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(tmp_path: Path) -> None:
-    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=True))
+async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(
+    tmp_path: Path, receive: str
+) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=True, receive=receive))
     port = first.inputs["log"].listener.port
-    second = await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+    second = await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True, receive=receive))
     senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(40)]
     try:
         assert second.inputs["log"].listener.port == port
@@ -315,15 +329,157 @@ async def test_instances_with_reuse_port_share_the_port_and_split_the_senders(tm
             rig.sock.close()
 
 
-async def test_a_taken_port_without_reuse_port_is_a_clear_startup_error(tmp_path: Path) -> None:
-    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=False))
+async def test_a_taken_port_without_reuse_port_is_a_clear_startup_error(tmp_path: Path, receive: str) -> None:
+    first = await start_rig(_log_only_config(tmp_path / "a", 0, reuse_port=False, receive=receive))
     port = first.inputs["log"].listener.port
     try:
         with pytest.raises(
             StartupError, match=r"cannot listen on udp 127\.0\.0\.1:\d+.*set reuse_port: true"
         ):
-            await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True))
+            await start_rig(_log_only_config(tmp_path / "b", port, reuse_port=True, receive=receive))
     finally:
         for i in first.inputs.values():
             await i.stop()
         first.sock.close()
+
+
+#: a sender process: floods 127.0.0.1:<port> with one log event for at most <seconds> seconds
+FLOOD = """
+import socket, sys, time
+port, seconds, data = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3].encode()
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    for _ in range(1000):
+        try:
+            sock.sendto(data, ("127.0.0.1", port))
+        except OSError:
+            pass  # the port closed: nobody listens any more
+"""
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+async def test_stop_under_a_flood_returns_within_its_bound_and_counts_every_datagram(
+    tmp_path: Path, receive: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _log_only_config(tmp_path, 0, reuse_port=False, receive=receive)
+    config.udp.log_events.receive_buffer_mb = 8
+    config.udp.log_events.stop_drain_s = 0.05  # far less than the queue takes to handle
+    rig = await start_rig(config)
+    udp_input = rig.inputs["log"]
+    listener, stats = udp_input.listener, udp_input.stats
+    flood_s = 60  # the sender stops by itself at the latest then; stop() must return long before
+    sender = subprocess.Popen([sys.executable, "-c", FLOOD, str(listener.port), str(flood_s), ENGINE])
+    try:
+        # the flood outruns the input: megabytes wait in the socket (loop) or the hand-off (thread)
+        await wait_until(lambda: listener.queue_bytes() > 2 * 1024 * 1024, 30, "a queue under the flood")
+        with caplog.at_level(logging.WARNING, logger="sensebutler.sources.udp.listener"):
+            # bound: stop_drain_s + DISCARD_MAX_S (+ a reader-thread poll); generous for a busy machine,
+            # while the unbounded drain returned only when the sender stopped
+            await asyncio.wait_for(udp_input.stop(), timeout=flood_s / 3)
+        assert sender.poll() is None, "the sender stopped first: the test proves nothing"
+    finally:
+        sender.kill()
+        sender.wait()
+        rig.sock.close()
+    assert stats.dropped["shutdown"] > 0
+    assert stats.processed == stats.published  # every datagram is a valid, unfiltered log event
+    assert stats.received == (
+        stats.processed + sum(stats.dropped.values()) + sum(stats.malformed.values()) + stats.failed
+    )
+    assert len(rig.sink.of("log")) == stats.published
+    assert any("counted as shutdown" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_port_open_to_the_network_without_an_allow_list_is_warned_about_once(
+    tmp_path: Path, receive: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = udp_config(tmp_path, receive)
+    config.udp.log_events.host = "0.0.0.0"  # open, no allow-list: warned about
+    config.udp.user_events.host = "0.0.0.0"
+    config.udp.user_events.allowed_sources = ["127.0.0.1"]  # open but restricted: fine
+    # task events stay on loopback: fine
+    with caplog.at_level(logging.WARNING, logger="sensebutler.sources.udp.listener"):
+        rig = await start_rig(config)
+    try:
+        warnings = [r.getMessage() for r in caplog.records if "without allowed_sources" in r.getMessage()]
+        assert len(warnings) == 1, warnings
+        assert warnings[0].startswith("udp log events: listening on udp 0.0.0.0:")
+        assert "rate_limit" in warnings[0] and "docs/security.md" in warnings[0]
+    finally:
+        for i in rig.inputs.values():
+            await i.stop()
+        rig.sock.close()
+
+
+class LoopWithoutAddReader(asyncio.SelectorEventLoop):
+    """Stands in for Windows' Proactor loop, which cannot run here: it has no ``add_reader``."""
+
+    def add_reader(self, *args: object) -> None:  # type: ignore[override]
+        raise NotImplementedError
+
+
+def test_auto_reads_with_a_thread_where_the_loop_cannot_watch_sockets(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        rig = await start_rig(_log_only_config(tmp_path, 0, reuse_port=False, receive="auto"))
+        try:
+            assert rig.inputs["log"].listener.receive_path == "thread"
+            rig.send("log", ENGINE)
+            await rig.sink.wait_for(1, "log")
+        finally:
+            await rig.inputs["log"].stop()
+            rig.sock.close()
+
+    with asyncio.Runner(loop_factory=LoopWithoutAddReader) as runner:
+        runner.run(scenario())
+
+
+def test_receive_loop_where_the_loop_cannot_watch_sockets_is_a_startup_error_naming_the_cause(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        with pytest.raises(
+            StartupError, match=r"udp log events: receive: loop needs an event loop .*add_reader"
+        ):
+            await start_rig(_log_only_config(tmp_path, 0, reuse_port=False, receive="loop"))
+
+    with asyncio.Runner(loop_factory=LoopWithoutAddReader) as runner:
+        runner.run(scenario())
+
+
+async def test_the_thread_hand_off_is_bounded_and_what_it_drops_is_counted(tmp_path: Path) -> None:
+    config = _log_only_config(tmp_path, 0, reuse_port=False, receive="thread")
+    config.udp.log_events.receive_buffer_mb = 1  # the hand-off holds at most 1 MB
+    rig = await start_rig(config)
+    listener, stats = rig.inputs["log"].listener, rig.inputs["log"].stats
+    thread = listener._thread
+    assert thread is not None and thread.capacity_bytes == 1024 * 1024
+    try:
+        sent = 6000  # about 4 MB as the hand-off counts it
+        # the event loop is blocked meanwhile (this test holds it), so the hand-off only fills
+        rig.send("log", *[ENGINE] * sent)
+        deadline = time.monotonic() + 30
+        while thread.lost_unreported == 0 or listener.queue_bytes() > thread.in_flight_bytes:
+            assert time.monotonic() < deadline, "the reader thread never filled the hand-off"
+            time.sleep(0.01)  # poll, holding the loop on purpose
+        assert thread.in_flight_bytes <= thread.capacity_bytes
+        kernel = 0
+
+        def all_counted() -> bool:
+            nonlocal kernel
+            kernel = listener.read_kernel_drops() or 0
+            return stats.received + kernel == sent and not thread.lost_unreported
+
+        await wait_until(all_counted, 30, "every datagram counted")
+        assert stats.dropped["queue_full"] > 0
+        assert stats.received == stats.published + stats.dropped["queue_full"]
+        assert len(rig.sink.of("log")) == stats.published
+    finally:
+        await rig.inputs["log"].stop()
+        rig.sock.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from sensebutler.config.base import FeatureSection, Section
@@ -30,6 +32,13 @@ class UdpInputSection(FeatureSection):
     #: share the port with other sensebutler instances (SO_REUSEPORT, Linux): the kernel spreads
     #: datagrams over them by sender, so several processes ingest what one cannot keep up with
     reuse_port: bool = False
+    #: how datagrams are read: ``loop`` = the event loop watches the socket (add_reader); ``thread`` = a
+    #: reader thread (for loops that cannot watch sockets, e.g. Windows' Proactor loop); ``auto`` =
+    #: ``loop`` where the event loop can, else ``thread``
+    receive: Literal["auto", "loop", "thread"] = "auto"
+    #: at stop, what is queued is handled for at most this long; what is left is counted as dropped
+    #: (``shutdown``) and discarded
+    stop_drain_s: float = Field(default=1.0, ge=0, le=60)
     rate_limit: RateLimitSection = RateLimitSection()
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
     allowed_sources: list[str] = []

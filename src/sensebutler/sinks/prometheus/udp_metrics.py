@@ -22,8 +22,8 @@ _MESSAGE_COUNTERS = (
     ("kernel_drops", "kernel_drops", "Datagrams the kernel dropped before sensebutler could read them"),
 )
 _LATEST_GAUGES = (
-    ("queue_size", "Datagrams waiting to be parsed", lambda m: m.queue_size),
-    ("queue_max_size", "Parse queue capacity", lambda m: m.queue_max_size),
+    ("queue_size", "Bytes waiting in the input's receive queue", lambda m: m.queue_size),
+    ("queue_max_size", "Size of the input's receive queue in bytes", lambda m: m.queue_max_size),
     (
         "processing_time_p95_seconds",
         "95th percentile handling time",

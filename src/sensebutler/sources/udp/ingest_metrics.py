@@ -22,6 +22,9 @@ QUEUE_TYPES = {"log events": "log_events", "user events": "user_events", "task e
 
 
 class IngestMetrics:
+    """Starts before the UDP inputs and stops after them, so its last report counts what their stop
+    drained or gave up (``shutdown``)."""
+
     name = "udp ingest metrics"
 
     def __init__(self, runtime: Runtime, inputs: Sequence[UdpInput], interval_s: float) -> None:
@@ -33,6 +36,8 @@ class IngestMetrics:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        if not self.inputs:  # built before the inputs: they are in the runtime by now
+            self.inputs = [c for c in self.runtime.components if isinstance(c, UdpInput)]
         self._task = asyncio.create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
@@ -79,6 +84,7 @@ class IngestMetrics:
         listener = udp_input.listener
         kernel = listener.read_kernel_drops() or 0
         queue_bytes = listener.queue_bytes()
+        capacity = listener.queue_capacity_bytes
         prev = self._previous.get(udp_input.name, (0, 0, 0, 0, Counter(), Counter(), 0))
         now = (
             stats.received,
@@ -97,9 +103,9 @@ class IngestMetrics:
         return UdpQueueMetrics(
             queue_type=QUEUE_TYPES.get(udp_input.handler.name, udp_input.handler.name),
             host=self.host,
-            # the socket's receive buffer is the queue (bytes)
+            # the socket's receive buffer is the queue (bytes, as the kernel accounts them)
             queue_size=queue_bytes,
-            queue_max_size=listener.receive_buffer,
+            queue_max_size=capacity,
             messages_received=received,
             messages_queued=received
             - dropped.get("source_not_allowed", 0)
@@ -115,7 +121,7 @@ class IngestMetrics:
             processing_time_p95_ms=_p95(timings),
             processing_time_max_ms=max(timings, default=0.0),
             rate_limit_current=int(received * 60 / self.interval_s),
-            backpressure_active=queue_bytes >= 0.8 * listener.receive_buffer,
+            backpressure_active=queue_bytes >= 0.8 * capacity,
         )
 
 
@@ -127,8 +133,10 @@ def _p95(values: list[float]) -> float:
 
 
 def build(runtime: Runtime) -> list[Component]:
-    """The reporter of the UDP inputs built before it (it comes after them in the registry)."""
-    inputs = [component for component in runtime.components if isinstance(component, UdpInput)]
-    if not inputs or not runtime.config.udp.metrics.enable:
+    """The reporter of the UDP inputs; it comes before them in the registry (see :class:`IngestMetrics`)."""
+    udp = runtime.config.udp
+    if not udp.metrics.enable or not any(
+        s.enable for s in (udp.log_events, udp.user_events, udp.task_events)
+    ):
         return []
-    return [IngestMetrics(runtime, inputs, runtime.config.udp.metrics.interval_s)]
+    return [IngestMetrics(runtime, [], udp.metrics.interval_s)]

@@ -15,7 +15,11 @@ _TABLES = (Path("/proc/net/udp"), Path("/proc/net/udp6"))
 
 
 def socket_inode(sock: socket.socket) -> int:
-    return os.fstat(sock.fileno()).st_ino
+    """The socket's inode, 0 where sockets have none (Windows: ``fstat`` refuses a socket handle)."""
+    try:
+        return os.fstat(sock.fileno()).st_ino
+    except OSError:
+        return 0
 
 
 def _row(inode: int) -> list[str] | None:

@@ -4,12 +4,19 @@ The socket's receive buffer is the queue. When it becomes readable the listener 
 ``READ_DELAY_S`` so a batch gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
 the event loop between slices) until the socket is empty, and handles each one at once. One
 wake-up per batch instead of one per datagram keeps the cost per datagram low at every rate.
+Where the event loop cannot watch sockets (Windows' Proactor loop) a reader thread does the reads
+and hands the batches to the loop (``receive: thread``, :mod:`.receive_thread`).
 
 Per datagram, cheapest check first: source allow-list → size → token-bucket rate limit → handler.
 Each refusal is counted by reason. Every datagram that reaches the socket ends up in exactly one
 place: ``received = processed + dropped + malformed + failed`` (see :class:`IngestStats`); datagrams
 the kernel dropped because the buffer was full are read from the OS (``kernel_drops``), and the
 buffer's fill level is reported as the queue size.
+
+Stopping is bounded: what is queued is handled for at most ``stop_drain_s``, the rest is read,
+counted as ``dropped["shutdown"]`` and discarded, and on Linux the buffer is shrunk first so that
+what arrives during the stop is refused by the kernel (and counted as kernel drops) instead of
+keeping the drain busy for ever under a flood.
 """
 
 from __future__ import annotations
@@ -17,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import logging
 import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from sensebutler.config.udp import UdpInputSection
 from sensebutler.logs import RateLimitedLog
@@ -30,6 +39,13 @@ from sensebutler.pipeline.rate_limit import TokenBucket
 from sensebutler.runtime import StartupError
 from sensebutler.sources.udp.allow_list import AllowList
 from sensebutler.sources.udp.kernel_drops import kernel_drops, socket_inode, socket_queue
+from sensebutler.sources.udp.receive_buffer import (
+    LINUX,
+    ReceiveBuffer,
+    set_receive_buffer,
+    shortfall_warning,
+)
+from sensebutler.sources.udp.receive_thread import Datagram, ReceiveThread
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +53,8 @@ log = logging.getLogger(__name__)
 READ_DELAY_S = 0.02
 #: datagrams read per callback before yielding to the event loop
 READ_SLICE = 200
+#: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
+DISCARD_MAX_S = 0.5
 Handler = Callable[[bytes, int], None]
 
 
@@ -67,45 +85,103 @@ class UdpListener:
         rate = settings.rate_limit
         self.bucket = TokenBucket(rate.per_second, rate.burst) if rate.enable else None
         self.port = settings.port
+        #: the receive buffer as the OS reports it (bytes; the limit the queue fill is measured against)
         self.receive_buffer = 0
+        self.buffer: ReceiveBuffer | None = None
+        #: the receive path in use, decided at start from ``settings.receive``
+        self.receive_path: Literal["loop", "thread"] | None = None
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
+        self._thread: ReceiveThread | None = None
+        self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
         self._refused = RateLimitedLog(log, 60.0)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._stop_deadline = None
+        self._thread = None
         self._sock = self._bind()
         self._inode = socket_inode(self._sock)
-        await self.allow.start()
-        self._loop.add_reader(self._sock.fileno(), self._readable)
+        try:
+            await self.allow.start()
+            self.receive_path = self._start_receiving(self._loop, self._sock)
+        except BaseException:
+            await self.allow.stop()
+            self._sock.close()
+            self._sock = None
+            raise
         log.info(
-            "%s: listening on udp %s:%d (receive buffer %.1f MB%s)",
+            "%s: listening on udp %s:%d (receive buffer %.1f MB, %s receive path%s)",
             self.name,
             self.settings.host,
             self.port,
-            self.receive_buffer / 1024 / 1024,
+            (self.buffer.granted if self.buffer else 0) / 1024 / 1024,
+            self.receive_path,
             f", allowed sources {', '.join(sorted(self.allow.allowed))}" if self.allow.enabled else "",
         )
+        self._warn_if_exposed()
 
     async def stop(self) -> None:
+        """Stop receiving, handle what is queued for at most ``stop_drain_s``, count the rest, close."""
         await self.allow.stop()
-        if self._sock is None or self._loop is None:
+        sock, loop = self._sock, self._loop
+        if sock is None or loop is None:
             return
-        self._loop.remove_reader(self._sock.fileno())
-        if self._pending is not None:
-            self._pending.cancel()
-        while self._read(READ_SLICE) == READ_SLICE:  # what already arrived is handled, not lost
-            pass
-        self._sock.close()
-        self._sock = None
+        self._stop_deadline = time.monotonic() + self.settings.stop_drain_s
+        if LINUX:  # a tiny buffer: the kernel refuses (and counts) what arrives while the queue drains
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 0)
+        if self._thread is not None:
+            await self._thread.stop()  # batches it handed over are handled until the deadline
+        else:
+            loop.remove_reader(sock.fileno())
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
+        try:
+            await self._drain(sock, self._stop_deadline)
+        finally:
+            self.read_kernel_drops()  # the last figure, while the socket still exists
+            sock.close()
+            self._sock = None
+
+    def _start_receiving(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket
+    ) -> Literal["loop", "thread"]:
+        mode = self.settings.receive
+        if mode != "thread":
+            try:
+                loop.add_reader(sock.fileno(), self._readable)
+                return "loop"
+            except NotImplementedError as exc:  # Windows' Proactor loop
+                if mode == "loop":
+                    raise StartupError(
+                        f"{self.name}: receive: loop needs an event loop that watches sockets (add_reader), "
+                        f"which {type(loop).__name__} cannot; set receive: auto or thread"
+                    ) from exc
+        assert self.buffer is not None
+        self._thread = ReceiveThread(
+            self.name,
+            sock,
+            bufsize=self.settings.max_size + 1,
+            capacity_bytes=max(self.buffer.granted, 1024 * 1024),
+            slice_size=READ_SLICE,
+            gather_s=READ_DELAY_S,
+            loop=loop,
+            deliver=self._deliver,
+            lost=self._count_lost,
+        )
+        self._thread.start()
+        return "thread"
 
     def _bind(self) -> socket.socket:
         host = self.settings.host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
+        asked = int(self.settings.receive_buffer_mb * 1024 * 1024)
         try:
             if self.settings.reuse_port:
                 reuse_port = getattr(socket, "SO_REUSEPORT", None)
@@ -114,40 +190,42 @@ class UdpListener:
                 sock.setsockopt(socket.SOL_SOCKET, reuse_port, 1)
             if family == socket.AF_INET6 and host in ("::", "::0"):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # IPv4 too
-            wanted = int(self.settings.receive_buffer_mb * 1024 * 1024)
-            force = getattr(socket, "SO_RCVBUFFORCE", None)
-            try:
-                if force is None:
-                    raise OSError
-                sock.setsockopt(socket.SOL_SOCKET, force, wanted)  # beyond rmem_max when allowed
-            except OSError:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
-            self.receive_buffer = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+            self.buffer = set_receive_buffer(sock, asked)
+            self.receive_buffer = self.buffer.reported
             sock.bind((host, self.settings.port))
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
             hint = ""
-            if exc.errno == errno.EADDRINUSE:
+            if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)):
                 hint = (
                     " (another process listens there; to share the port between sensebutler instances "
                     "set reuse_port: true in every one of them)"
                 )
             raise StartupError(
-                f"{self.name}: cannot listen on udp {host}:{self.settings.port}: {exc}{hint}"
+                f"{self.name}: cannot listen on udp {host}:{self.settings.port}: {_cause(exc)}{hint}"
             ) from exc
         self.port = sock.getsockname()[1]
-        if self.receive_buffer < wanted // 2:
-            log.warning(
-                "%s: the OS granted a %.1f MB receive buffer of the %.1f MB asked for; bursts may be dropped "
-                "by the kernel (raise net.core.rmem_max)",
-                self.name,
-                self.receive_buffer / 1024 / 1024,
-                self.settings.receive_buffer_mb,
-            )
+        warning = shortfall_warning(self.buffer)
+        if warning:
+            log.warning("%s: %s", self.name, warning)
         return sock
 
-    # -- receive -------------------------------------------------------------------------------
+    def _warn_if_exposed(self) -> None:
+        """Anyone who reaches a non-loopback port can send events: say so when nothing limits them."""
+        if self.allow.enabled or _is_loopback(self.settings.host):
+            return
+        log.warning(
+            "%s: listening on udp %s:%d without allowed_sources%s: anyone who can reach this port can "
+            "send events. Set allowed_sources to the Sense nodes%s and firewall the port (docs/security.md)",
+            self.name,
+            self.settings.host,
+            self.port,
+            "" if self.bucket else " or a rate limit",
+            "" if self.bucket else ", enable rate_limit",
+        )
+
+    # -- receive: the event loop watches the socket ----------------------------------------------
     def _readable(self) -> None:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
@@ -166,26 +244,50 @@ class UdpListener:
         assert self._sock is not None
         recvfrom = self._sock.recvfrom
         bufsize = self.settings.max_size + 1  # one byte more reveals an oversized datagram
+        batch: list[Datagram] = []
+        try:
+            while len(batch) < limit:
+                batch.append(recvfrom(bufsize))
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError as exc:  # e.g. ICMP errors surfacing on the socket
+            self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
+        if batch:
+            # one arrival time per batch: datagrams in it arrived within READ_DELAY_S of each other
+            self._handle(batch, time.time_ns())
+        return len(batch)
+
+    # -- receive: a reader thread hands batches over ---------------------------------------------
+    def _deliver(self, batch: list[Datagram], received_ns: int, cost: int) -> None:
+        assert self._thread is not None
+        try:
+            if self._stop_deadline is not None and time.monotonic() >= self._stop_deadline:
+                self.stats.received += len(batch)
+                self.stats.dropped["shutdown"] += len(batch)
+            else:
+                self._handle(batch, received_ns)
+        finally:
+            self._thread.handled(cost)
+
+    def _count_lost(self, lost: int) -> None:
+        """Datagrams the reader thread read but had to drop: the event loop was behind."""
+        self.stats.received += lost
+        self.stats.dropped["queue_full"] += lost
+
+    # -- admission, in the same order on both paths ----------------------------------------------
+    def _handle(self, batch: list[Datagram], received_ns: int) -> None:
+        """Allow-list → size → rate limit → handler, each refusal counted by reason."""
         stats = self.stats
         dropped = stats.dropped
         allow = self.allow if self.allow.enabled else None
         bucket = self.bucket
         max_size = self.settings.max_size
         handler = self.handler
-        # one arrival time per batch: datagrams in it arrived within READ_DELAY_S of each other
-        received_ns = time.time_ns()
+        if not batch:
+            return
         started = time.perf_counter_ns()
-        count = 0
-        while count < limit:
-            try:
-                data, addr = recvfrom(bufsize)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:  # e.g. ICMP errors surfacing on the socket
-                self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
-                break
-            count += 1
-            stats.received += 1
+        stats.received += len(batch)
+        for data, addr in batch:
             if allow is not None and addr[0] not in allow:
                 dropped["source_not_allowed"] += 1
                 self._refused.log(
@@ -209,16 +311,73 @@ class UdpListener:
                 self._refused.log(
                     logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
                 )
-        if count:
-            stats.processing_ns.append((time.perf_counter_ns() - started) // count)
-        return count
+        stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
+
+    # -- stop ------------------------------------------------------------------------------------
+    async def _drain(self, sock: socket.socket, deadline: float) -> None:
+        """Handle what is queued until ``deadline``; read, count and discard the rest."""
+        sock.setblocking(False)
+        while time.monotonic() < deadline:
+            if self._read(READ_SLICE) < READ_SLICE:
+                break  # what was queued is handled
+            await asyncio.sleep(0)  # let the rest of the service run between slices
+        else:
+            self._discard(sock)
+        dropped = self.stats.dropped["shutdown"]
+        if dropped:
+            left = self.queue_bytes()
+            log.warning(
+                "%s: stopped after handling queued datagrams for %.1f s; %d datagram(s) still queued were "
+                "dropped (counted as shutdown)%s",
+                self.name,
+                self.settings.stop_drain_s,
+                dropped,
+                f", and about {left} bytes more are dropped with the socket" if left else "",
+            )
+
+    def _discard(self, sock: socket.socket) -> None:
+        """Read what is still queued without handling it (bounded by ``DISCARD_MAX_S``); count it."""
+        buffer = bytearray(self.settings.max_size + 1)
+        end = time.monotonic() + DISCARD_MAX_S
+        count = 0
+        while True:
+            try:
+                sock.recv_into(buffer)
+            except OSError:  # BlockingIOError: empty
+                break
+            count += 1
+            if count % 256 == 0 and time.monotonic() >= end:
+                break
+        self.stats.received += count
+        self.stats.dropped["shutdown"] += count
 
     # -- metrics -------------------------------------------------------------------------------
     def queue_bytes(self) -> int:
-        """Bytes waiting in the socket's receive buffer (0 where the OS does not tell)."""
-        return socket_queue(self._inode) or 0 if self._inode else 0
+        """Bytes waiting: in the socket's receive buffer (0 where the OS does not tell) and, on the
+        thread path, handed to the event loop and not yet handled."""
+        waiting = (socket_queue(self._inode) or 0) if self._inode else 0
+        return waiting + (self._thread.in_flight_bytes if self._thread is not None else 0)
+
+    @property
+    def queue_capacity_bytes(self) -> int:
+        """What :meth:`queue_bytes` can reach: the receive buffer, plus the thread's hand-off."""
+        return self.receive_buffer + (self._thread.capacity_bytes if self._thread is not None else 0)
 
     def read_kernel_drops(self) -> int | None:
         with contextlib.suppress(OSError):
             self.stats.kernel_drops = kernel_drops(self._inode) if self._inode else None
         return self.stats.kernel_drops
+
+
+def _cause(exc: BaseException) -> str:
+    """The exception's message, or its type when it has none (``NotImplementedError()``)."""
+    return str(exc) or type(exc).__name__
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
