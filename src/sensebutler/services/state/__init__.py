@@ -23,7 +23,7 @@ __all__ = [
     "open_backend",
 ]
 
-#: the SQLite backend's file inside ``state.dir``
+#: the SQLite backend's file inside ``state.dir`` unless ``state.sqlite_file`` names another
 SQLITE_FILE = "state.sqlite"
 
 
@@ -37,4 +37,4 @@ def open_backend(config: StateConfig, state_dir: Path) -> StateBackend:
         if config.redis_url is None:  # the config model already refuses this
             raise ValueError("state.redis_url is required when state.backend is redis")
         return RedisStateBackend(config.redis_url.get_secret_value(), config.redis_prefix)
-    return SqliteStateBackend(state_dir / SQLITE_FILE)
+    return SqliteStateBackend(Path(config.sqlite_file) if config.sqlite_file else state_dir / SQLITE_FILE)
