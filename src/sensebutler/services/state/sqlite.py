@@ -1,6 +1,6 @@
 """State in one SQLite file (stdlib ``sqlite3``, WAL mode): the default, for one machine.
 
-Every call runs on one dedicated thread per backend object (a single-worker executor), so the event
+Every call runs on one dedicated thread per backend object (``thread.CallThread``), so the event
 loop never blocks on the file and calls keep their order. Writes that read first (``incr``,
 ``lease``, ``put_if_absent``, ...) run in ``BEGIN IMMEDIATE`` transactions, which take SQLite's
 write lock before reading: several processes sharing the file (two instances on one machine) stay
@@ -21,12 +21,12 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from sensebutler.services.state.base import check_by, check_key, check_throttle, check_ttl, check_value
 from sensebutler.services.state.errors import StateUnavailable
+from sensebutler.services.state.thread import CallThread, ClosedError
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class SqliteStateBackend:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self.purge_interval_s = purge_interval_s
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread: CallThread | None = None
         self._db: sqlite3.Connection | None = None
         self._purge_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -85,16 +85,16 @@ class SqliteStateBackend:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._executor is not None:
+        if self._thread is not None:
             return
         if self._closed:
             raise StateUnavailable("sqlite", str(self.path), "the backend was closed")
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-sqlite")
+        self._thread = CallThread("state-sqlite")
         try:
             await self._run(self._open)
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._thread.close()
+            self._thread = None
             raise
         self._purge_task = asyncio.create_task(self._purge_loop(), name="state sqlite purge")
 
@@ -122,13 +122,13 @@ class SqliteStateBackend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purge_task
             self._purge_task = None
-        executor, self._executor = self._executor, None
-        if executor is None:
+        thread, self._thread = self._thread, None
+        if thread is None:
             return
         db, self._db = self._db, None
         if db is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, db.close)
-        executor.shutdown(wait=False)
+            await thread.call(db.close)
+        thread.close()
 
     async def stop(self) -> None:
         await self.close()
@@ -348,18 +348,16 @@ class SqliteStateBackend:
     # -- the state thread ---------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        executor = self._executor
-        if executor is None:
+        thread = self._thread
+        if thread is None:
             detail = "the backend was closed" if self._closed else "the backend is not started"
             raise StateUnavailable("sqlite", str(self.path), detail)
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, fn)
+            return await thread.call(fn)
         except sqlite3.Error as exc:
             raise StateUnavailable("sqlite", str(self.path), str(exc)) from exc
-        except RuntimeError as exc:  # executor shut down under us by close()
-            if self._executor is None:
-                raise StateUnavailable("sqlite", str(self.path), "the backend was closed") from exc
-            raise
+        except ClosedError as exc:
+            raise StateUnavailable("sqlite", str(self.path), "the backend was closed") from exc
 
     async def _run_db(self, op: Callable[[sqlite3.Connection], T]) -> T:
         return await self._run(lambda: op(self._connection()))
