@@ -22,7 +22,7 @@ from sensebutler.config.udp import LogEventsInput, TaskEventsInput, UdpInputSect
 from sensebutler.events import Event, settle
 from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
-from sensebutler.pipeline.dedupe import Dedupe
+from sensebutler.pipeline.dedupe import MemoryDedupe as Dedupe
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
 from sensebutler.sources.udp.listener import IngestStats, UdpListener

@@ -1,0 +1,103 @@
+"""What only the SQLite backend promises: its own thread, purging, and sharing one file between processes."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from sensebutler.services.state import SqliteStateBackend, StateUnavailable
+from tests.fixtures.net import async_poll
+
+KEYS_PER_PROCESS = 300
+
+
+def rows(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("SELECT COUNT(*) FROM kv").fetchone()[0])
+
+
+async def test_expired_rows_are_purged_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    backend = SqliteStateBackend(path, purge_interval_s=0.1)
+    await backend.start()
+    try:
+        for i in range(5):
+            await backend.put(f"short{i}", b"v", ttl_s=0.2)
+        await backend.put("kept", b"v")
+        await async_poll(lambda: asyncio.to_thread(rows, path), lambda n: n == 1, 15, "the purge")
+        assert await backend.keys() == ["kept"]
+    finally:
+        await backend.close()
+
+
+async def test_a_locked_file_waits_off_the_loop_then_gives_up_as_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    patient = SqliteStateBackend(path, busy_timeout_s=60)
+    impatient = SqliteStateBackend(path, busy_timeout_s=0.1)
+    await patient.start()
+    await impatient.start()
+    other_process = sqlite3.connect(path, isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # holds the write lock
+        waiting = asyncio.create_task(patient.put("k", b"v"))
+        for _ in range(5):  # the loop keeps running while the put waits for the lock in its thread
+            await asyncio.sleep(0.02)
+        assert not waiting.done()
+        with pytest.raises(StateUnavailable, match="locked"):
+            await impatient.incr("n")
+        other_process.execute("COMMIT")
+        await waiting
+        assert await impatient.get("k") == b"v"
+    finally:
+        other_process.close()
+        await patient.close()
+        await impatient.close()
+
+
+def claim_keys(
+    path: str, barrier: multiprocessing.synchronize.Barrier, results: multiprocessing.Queue[list[str]]
+) -> None:
+    """In a child process: claim every key of the shared list; report the ones won."""
+
+    async def claim() -> list[str]:
+        backend = SqliteStateBackend(Path(path))
+        await backend.start()
+        try:
+            barrier.wait(timeout=60)
+            return [
+                key
+                for key in (f"key{i}" for i in range(KEYS_PER_PROCESS))
+                if await backend.put_if_absent(key, b"x", 600)
+            ]
+        finally:
+            await backend.close()
+
+    results.put(asyncio.run(claim()))
+
+
+def test_two_processes_on_one_file_never_both_claim_a_key(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(2)
+    results: multiprocessing.Queue[list[str]] = context.Queue()
+    path = str(tmp_path / "shared.sqlite")
+    processes = [context.Process(target=claim_keys, args=(path, barrier, results)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    try:
+        won = [results.get(timeout=90) for _ in processes]
+    except queue.Empty:
+        pytest.fail("a claiming process did not report within 90 s")
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    assert [process.exitcode for process in processes] == [0, 0]
+    first, second = set(won[0]), set(won[1])
+    assert not first & second
+    assert first | second == {f"key{i}" for i in range(KEYS_PER_PROCESS)}
