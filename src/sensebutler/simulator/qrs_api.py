@@ -2,13 +2,17 @@
 
 Every entity type is a :class:`Collection`: ``/qrs/<type>`` (condensed list), ``/qrs/<type>/full``,
 ``/qrs/<type>/count`` and ``/qrs/<type>/{id}``, with ``filter=`` (the real filter language of
-:mod:`qrs_filter`, evaluated on the full object), ``orderby=<property> [desc]`` and
-``privileges=true``. Actions (task start, script logs, licence release) are routes of their own.
-Paths match case-insensitively, as QRS does (``/qrs/ReloadTask/...`` works).
+:mod:`qrs_filter`, evaluated on the full object), ``orderby=<property> [desc]`` (also on the full
+object, so a condensed list sorts by any property) and ``privileges=true``. Filters and orderby are
+checked against the entity's :mod:`qrs_schema` as QRS checks them: an unknown property, or an
+operator the property's type rejects (``gt`` on a string), is a 400. Actions (task start, script
+logs, licence release) are routes of their own. Paths match case-insensitively, as QRS does
+(``/qrs/ReloadTask/...`` works).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +20,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sensebutler.simulator import shapes
+from sensebutler.simulator import qrs_schema, shapes
 from sensebutler.simulator.model import STATUS_NAMES, TASK_TYPES, ServiceState, ServiceType, Site
 from sensebutler.simulator.qrs_filter import FilterSyntaxError, parse_filter
+from sensebutler.simulator.qrs_schema import FilterSchemaError, Schema, check_filter, check_orderby
 from sensebutler.simulator.web import (
     Handler,
     QlikUserError,
@@ -29,6 +34,8 @@ from sensebutler.simulator.web import (
     text_response,
     xrfkey_problem,
 )
+
+log = logging.getLogger(__name__)
 
 Json = dict[str, Any]
 Enums = Mapping[str, Mapping[str, int]]
@@ -52,6 +59,7 @@ class Collection:
 
     items: Callable[[], Iterable[Any]]
     full: Callable[[Any], Json]
+    schema: Schema
     condensed: Callable[[Any], Json] | None = None
     enums: Enums = field(default_factory=dict)
     lookup: Callable[[str], Any | None] | None = None
@@ -127,19 +135,32 @@ class QrsApi:
         text = request.query_params.get("filter")
         try:
             condition = parse_filter(text, collection.enums) if text and text.strip() else None
+            if condition is not None:
+                check_filter(condition, collection.schema)
         except FilterSyntaxError as exc:
             return text_response(str(exc), 400)
-        shaped: list[Json] = []
+        except FilterSchemaError as exc:
+            log.warning("simulator QRS: filter %r rejected: %s", text, exc)
+            return text_response(f"Cannot parse the expression: {text}", 400)
+        order = (request.query_params.get("orderby") or "").split()
+        descending = len(order) == 2 and order[1].lower() == "desc"
+        if order:
+            try:
+                if len(order) > 2 or (len(order) == 2 and order[1].lower() not in ("asc", "desc")):
+                    raise FilterSchemaError("expected orderby=<property> [asc|desc]")
+                check_orderby(tuple(order[0].split(".")), collection.schema)
+            except FilterSchemaError as exc:
+                log.warning("simulator QRS: orderby %r rejected: %s", " ".join(order), exc)
+                return text_response(f"Cannot order by: {' '.join(order)}", 400)
+        selected: list[tuple[Any, Json]] = []
         for item in collection.items():
             body = collection.full(item)
-            if condition is not None and not condition.matches(body):
-                continue
-            shaped.append(body if full or collection.condensed is None else collection.condensed(item))
-        order = request.query_params.get("orderby")
+            if condition is None or condition.matches(body):
+                selected.append((item, body))
         if order:
-            words = order.split()
-            descending = len(words) > 1 and words[-1].lower() == "desc"
-            shaped.sort(key=lambda body: _sort_key(_key(body, words[0])), reverse=descending)
+            selected.sort(key=lambda pair: _sort_key(_key(pair[1], order[0])), reverse=descending)
+        condense = None if full else collection.condensed
+        shaped = [body if condense is None else condense(item) for item, body in selected]
         if request.query_params.get("privileges", "").lower() == "true":
             for body in shaped:
                 body["privileges"] = list(PRIVILEGES)
@@ -191,36 +212,45 @@ def reading_collections(site: Site) -> dict[str, Collection]:
         "app": Collection(
             items=lambda: site.apps.values(),
             full=shapes.app_full,
+            schema=qrs_schema.APP,
             condensed=shapes.app_condensed,
             lookup=site.apps.get,
         ),
         "user": Collection(
             items=lambda: site.users.values(),
             full=shapes.user_full,
+            schema=qrs_schema.USER,
             condensed=shapes.user_condensed,
             lookup=site.users.get,
         ),
         "stream": Collection(
             items=lambda: site.streams.values(),
             full=shapes.stream_full,
+            schema=qrs_schema.STREAM,
             condensed=shapes.stream_condensed,
         ),
         "tag": Collection(
-            items=lambda: site.tags.values(), full=shapes.tag_full, condensed=shapes.tag_condensed
+            items=lambda: site.tags.values(),
+            full=shapes.tag_full,
+            schema=qrs_schema.TAG,
+            condensed=shapes.tag_condensed,
         ),
         "custompropertydefinition": Collection(
             items=lambda: site.custom_property_definitions.values(),
             full=shapes.definition_full,
+            schema=qrs_schema.DEFINITION,
             condensed=shapes.definition_condensed,
         ),
         "servicestatus": Collection(
             items=services,
             full=lambda pair: shapes.service_status(*pair),
+            schema=qrs_schema.SERVICE_STATUS,
             enums={"serviceType": SERVICE_TYPE_ENUM, "serviceState": SERVICE_STATE_ENUM},
             lookup=lambda wanted: next((pair for pair in services() if pair[1].id == wanted), None),
         ),
         "servernodeconfiguration": Collection(
             items=lambda: site.nodes,
             full=shapes.server_node_configuration,
+            schema=qrs_schema.SERVER_NODE_CONFIGURATION,
         ),
     }
