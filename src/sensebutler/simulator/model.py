@@ -738,6 +738,9 @@ class _Builder:
                 **dates,
             )
             self.site.apps[app.id] = app
+        owners = list(dict.fromkeys(app.owner for app in self.site.apps.values()))
+        for owner in owners[: self.scenario.users.owners_without_email]:
+            owner.attributes = [a for a in owner.attributes if a.attribute_type != "email"]
 
     def build_task(self, spec: TaskSpec) -> None:
         app = self.site.app_by_name(spec.app) if spec.app else None
