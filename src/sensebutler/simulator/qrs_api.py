@@ -7,7 +7,8 @@ object, so a condensed list sorts by any property) and ``privileges=true``. Filt
 checked against the entity's :mod:`qrs_schema` as QRS checks them: an unknown property, or an
 operator the property's type rejects (``gt`` on a string), is a 400. Actions (task start, script
 logs, licence release) are routes of their own. Paths match case-insensitively, as QRS does
-(``/qrs/ReloadTask/...`` works).
+(``/qrs/ReloadTask/...`` works). Without ``X-Qlik-User`` a call runs with the certificate's full
+rights; with it, as that user (:func:`has_admin_rights`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sensebutler.simulator.qrs_filter import FilterSyntaxError, parse_filter
 from sensebutler.simulator.qrs_schema import FilterSchemaError, Schema, check_filter, check_orderby
 from sensebutler.simulator.web import (
     Handler,
+    QlikUser,
     QlikUserError,
     Router,
     empty_response,
@@ -89,15 +91,22 @@ class QrsApi:
         self.collections: dict[str, Collection] = {}
         self.router.add("GET", "/qrs/about", self.about)
         self.router.add("GET", "/qrs/health", self.health)
+        #: what a user without admin rights may call; everything else answers it 403
+        self._open_to_everyone: set[Handler] = {self.about, self.health}
 
     # -- wiring ---------------------------------------------------------------------------------
 
     def add_collection(self, name: str, collection: Collection) -> None:
         self.collections[name] = collection
         base = f"/qrs/{name}"
-        self.router.add("GET", base, self._list_handler(collection, full=False))
-        self.router.add("GET", f"{base}/full", self._list_handler(collection, full=True))
-        self.router.add("GET", f"{base}/count", self._count_handler(collection))
+        listings = (
+            (base, self._list_handler(collection, full=False)),
+            (f"{base}/full", self._list_handler(collection, full=True)),
+            (f"{base}/count", self._count_handler(collection)),
+        )
+        for path, handler in listings:
+            self.router.add("GET", path, handler)
+            self._open_to_everyone.add(handler)  # they filter by the caller's rights themselves
         self.router.add("GET", base + "/{id}", self._get_handler(collection))
 
     def _lookup(self, collection: Collection, entity_id: str) -> Any | None:
@@ -118,17 +127,21 @@ class QrsApi:
         if query and any(not part or "=" not in part for part in query.split("&")):
             return text_response("Missing parameter value(s)", 400)
         header = request.headers.get("x-qlik-user")
-        acting = CERTIFICATE_USER
+        acting, admin = CERTIFICATE_USER, True
         if header is not None:
             try:
-                acting = parse_qlik_user(header).key
+                user = parse_qlik_user(header)
             except QlikUserError as exc:
                 return text_response(f"Invalid X-Qlik-User header: {exc}", 400)
+            acting, admin = user.key, has_admin_rights(self.site, user)
         request.state.qlik_user = acting
+        request.state.qrs_admin = admin
         found = self.router.route(request.method, request.url.path)
         if isinstance(found, int):
             return empty_response(found)
         handler, params = found
+        if not admin and handler not in self._open_to_everyone:
+            return empty_response(403)
         return await handler(request, params)
 
     def _select(self, request: Request, collection: Collection, *, full: bool) -> list[Json] | Response:
@@ -152,6 +165,8 @@ class QrsApi:
             except FilterSchemaError as exc:
                 log.warning("simulator QRS: orderby %r rejected: %s", " ".join(order), exc)
                 return text_response(f"Cannot order by: {' '.join(order)}", 400)
+        if not request.state.qrs_admin:
+            return []  # the security rules leave a user without admin rights nothing here
         selected: list[tuple[Any, Json]] = []
         for item in collection.items():
             body = collection.full(item)
@@ -197,6 +212,21 @@ class QrsApi:
 
     async def health(self, request: Request, params: dict[str, str]) -> Response:
         return json_response("OK")
+
+
+def has_admin_rights(site: Site, user: QlikUser) -> bool:
+    """Whether QRS security rules give ``user`` (from ``X-Qlik-User``) the rights of an admin.
+
+    Internal service accounts (``INTERNAL\\sa_*``: sa_repository, sa_scheduler, ...) and users with
+    the RootAdmin role in the scenario have them; anyone else (other roles too) is treated as a
+    plain user: lists come back empty, single entities and actions (task start, licence release,
+    script logs) answer 403. A simplification of Sense's default rules, which would show a plain
+    user the apps of its streams: enough to catch a service user that was configured wrongly.
+    """
+    if user.directory.upper() == "INTERNAL" and user.user_id.lower().startswith("sa_"):
+        return True
+    found = site.user_by_key(user.directory, user.user_id)
+    return found is not None and any(role.lower() == "rootadmin" for role in found.roles)
 
 
 def reading_collections(site: Site) -> dict[str, Collection]:
