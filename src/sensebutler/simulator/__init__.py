@@ -46,10 +46,10 @@ Process: ``sensebutler simulator --state-dir DIR [--host H] [--qrs-port P] [--pr
 [--udp-user-target host:port] [--udp-task-target host:port] [--scenario FILE] [--seed N]
 [--background/--no-background] [--activity-rate R] [--extra-engines N] [--lenient-certificates]``
 prints one JSON line on stdout when ready (the fields of ``SimulatorInfo.as_json()``, also written
-to DIR/simulator.json), logs to stderr and exits 0 on SIGTERM/SIGINT (2 bad arguments, 3 could not start). ``python -m
-sensebutler.simulator`` is the same command. ``sensebutler simulator trigger ...`` acts on a running
-one through its control API (:mod:`sensebutler.simulator.trigger_cli`); ``sensebutler demo`` runs it
-with background activity and narrates what happens.
+to DIR/simulator.json), logs to stderr and exits 0 on SIGTERM/SIGINT (2 bad arguments, 3 could not
+start). ``python -m sensebutler.simulator`` is the same command. ``sensebutler simulator trigger ...``
+acts on a running one through its control API (:mod:`sensebutler.simulator.trigger_cli`);
+``sensebutler demo`` runs it with background activity and narrates what happens.
 
 Pytest: the plugin ``tests.fixtures.simulator`` offers ``simulator`` and ``simulator_factory``.
 """
