@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,26 @@ COMPAT = Path(__file__).resolve().parents[2] / "../shared/compat"
 PATTERN = re.compile(r'name="conversionpattern"\s+value="([^"]*)"', re.IGNORECASE)
 
 
-def client(sim: Simulator, **kwargs: Any) -> httpx.AsyncClient:
-    """An HTTPS client holding the exported client certificate."""
+class _NodeNames(httpx.AsyncHTTPTransport):
+    """Connects to the simulator's address but asks each port for its node's host name, as a client
+    that resolved the node's name would: the host-name check passes with per-node certificates."""
+
+    def __init__(self, sim: Simulator, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.info = sim.info
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        name = self.info.server_name(request.url.port or 443)
+        if name is not None:
+            request.extensions = {**request.extensions, "sni_hostname": name}
+        return await super().handle_async_request(request)
+
+
+def client(sim: Simulator, *, context: ssl.SSLContext | None = None, **kwargs: Any) -> httpx.AsyncClient:
+    """An HTTPS client holding the exported client certificate (or ``context``), checking host names."""
     kwargs.setdefault("timeout", 10.0)
-    return httpx.AsyncClient(verify=sim.info.client_ssl_context(), **kwargs)
+    transport = _NodeNames(sim, verify=context or sim.info.client_ssl_context())
+    return httpx.AsyncClient(transport=transport, **kwargs)
 
 
 def xrf(params: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -45,9 +46,15 @@ async def test_ready_line_then_clean_stop_on_sigterm(tmp_path: Path, simulator_c
         assert json.loads((tmp_path / "simulator.json").read_text())["qrs_port"] == ready["qrs_port"]
         context = ssl.create_default_context(cafile=certificates["root"])
         context.load_cert_chain(certificates["client"], certificates["client_key"])
+        assert ready["lenient_certificates"] is False  # each node presents its own certificate
+        node = ready["nodes"][0]
         async with httpx.AsyncClient(verify=context) as http:
-            response = await http.get(ready["nodes"][0]["engine_url"] + "/engine/healthcheck")
-        assert response.status_code == 200
+            url = node["engine_url"] + "/engine/healthcheck"
+            response = await http.get(url, extensions={"sni_hostname": node["host_name"]})
+            assert response.status_code == 200
+        async with httpx.AsyncClient(verify=context) as http:  # a new connection, asking for the address
+            with pytest.raises(httpx.ConnectError, match=r"not valid for '127\.0\.0\.1'"):
+                await http.get(url)
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)

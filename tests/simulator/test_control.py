@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -148,16 +149,38 @@ async def test_slow_failing_and_tls_refusing_endpoints(simulator: Simulator) -> 
     assert wrong.status_code == 400
 
 
+def _expiry(lic: dict[str, Any]) -> tuple[str, str]:
+    """The expiry date as keyDetails and as the LEF's TIMELIMIT line say."""
+    details = next(line for line in lic["keyDetails"].split("\n") if line.startswith("Valid To:"))
+    lef = next(line for line in lic["lef"].split("\r\n") if line.startswith("TIMELIMIT;"))
+    return details.split(":", 1)[1].strip(), lef.split(";")[1]
+
+
 async def test_license_expiry(simulator: Simulator) -> None:
-    await control(simulator, "POST", "/license", {"valid_days": 10})
+    def in_ten_days() -> str:
+        return (datetime.now(UTC) + timedelta(days=10)).date().isoformat()
+
     async with client(simulator) as http:
+        before = await qrs_json(http, simulator, "/qrs/license")
+        expected = {in_ten_days()}
+        await control(simulator, "POST", "/license", {"valid_days": 10})
+        expected.add(in_ten_days())  # in case midnight (UTC) passed meanwhile
         soon = await qrs_json(http, simulator, "/qrs/license")
         assert soon["isExpired"] is False
         assert (await control(simulator, "POST", "/license/expire")).status_code == 200
         expired = await qrs_json(http, simulator, "/qrs/license")
     assert expired["isExpired"] is True
-    valid_to = next(line for line in expired["keyDetails"].split("\n") if line.startswith("Valid To:"))
-    assert valid_to < next(line for line in soon["keyDetails"].split("\n") if line.startswith("Valid To:"))
+    assert _expiry(soon)[0] == _expiry(soon)[1] and _expiry(soon)[0] in expected
+    assert _expiry(expired)[0] == _expiry(expired)[1] < _expiry(soon)[0] < _expiry(before)[0]
+    # the LEF's control number and the signed key change with it; the rest of the LEF stays
+    assert len({before["check"], soon["check"], expired["check"]}) == 3
+    assert len({before["key"], soon["key"], expired["key"]}) == 3
+    assert soon["lef"].split("\r\n")[-1] == soon["check"]
+    unchanged = [line for line in before["lef"].split("\r\n")[:-1] if not line.startswith("TIMELIMIT;")]
+    assert [
+        line for line in expired["lef"].split("\r\n")[:-1] if not line.startswith("TIMELIMIT;")
+    ] == unchanged
+    assert expired["modifiedDate"] >= soon["modifiedDate"] > before["modifiedDate"]
 
 
 async def test_engine_restart_and_load(simulator: Simulator) -> None:

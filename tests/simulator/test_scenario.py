@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sensebutler.simulator.model import build_site
-from sensebutler.simulator.scenario import ScenarioError, load_scenario, parse_scenario
+from sensebutler.simulator.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 from tests.fixtures.simulator import SimulatorFactory
 from tests.simulator.helpers import client, qrs_json
 
@@ -89,3 +89,39 @@ async def test_simulator_runs_a_custom_scenario(simulator_factory: SimulatorFact
     assert health.status_code == 200
     result = await sim.wait_for_task((await sim.trigger_reload("Reload one app")).id)
     assert result.status == 7
+
+
+def _without_email(count: int) -> Scenario:
+    scenario = load_scenario(None)
+    users = scenario.users.model_copy(update={"owners_without_email": count})
+    return scenario.model_copy(update={"users": users})
+
+
+async def test_some_app_owners_have_no_email(simulator_factory: SimulatorFactory) -> None:
+    sim = await simulator_factory(scenario=_without_email(2))
+    sales, finance, hr = (
+        sim.model.app_by_name(name) for name in ("Sales dashboard", "Finance KPIs", "HR headcount")
+    )
+    async with client(sim) as http:
+        owners = [(await qrs_json(http, sim, f"/qrs/app/{app.id}"))["owner"] for app in (sales, finance, hr)]
+        users = [await qrs_json(http, sim, f"/qrs/user/{owner['id']}") for owner in owners]
+        mailed = await qrs_json(http, sim, "/qrs/user/count", filter="attributes.attributeType eq 'email'")
+    emails = [
+        [a["attributeValue"] for a in user["attributes"] if a["attributeType"] == "email"] for user in users
+    ]
+    assert [user["userId"] for user in users] == ["anna", "joe", "priya"]
+    assert emails == [[], [], ["priya@lab.example.com"]]
+    people = [user for user in sim.model.users.values() if user.directory == "LAB"]  # INTERNAL ones have none
+    assert mailed == {"value": len(people) - 2}
+
+
+def test_owners_without_email_is_off_by_default_and_capped_at_the_owners() -> None:
+    assert load_scenario(None).users.owners_without_email == 0
+    site = build_site(_without_email(10_000))
+    owners = {app.owner.id for app in site.apps.values()}
+    assert all(site.users[owner].email is None for owner in owners)
+    assert sum(user.email is None for user in site.users.values() if user.directory == "LAB") == len(owners)
+    with pytest.raises(ScenarioError, match="owners_without_email"):
+        parse_scenario(
+            SMALL.replace("users: {generate: 3,", "users: {owners_without_email: -1, generate: 3,")
+        )

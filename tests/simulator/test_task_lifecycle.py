@@ -189,11 +189,11 @@ async def test_start_by_name_many_and_disabled(simulator: Simulator) -> None:
         by_name = await http.post(
             f"{simulator.info.qrs_url}/qrs/task/start",
             params={"xrfkey": "abcdefghij987654", "name": "Reload of Call center"},
-            headers={"X-Qlik-Xrfkey": "abcdefghij987654", "X-Qlik-User": "UserDirectory=LAB;UserId=anna"},
+            headers={"X-Qlik-Xrfkey": "abcdefghij987654", "X-Qlik-User": "UserDirectory=LAB;UserId=goran"},
         )
         assert by_name.status_code == 204
         call_center = simulator.model.task("Reload of Call center")
-        assert call_center.session is not None and call_center.session.user == "LAB\\anna"
+        assert call_center.session is not None and call_center.session.user == "LAB\\goran"
         await simulator.wait_for_task(call_center.session.id)
         many = await http.post(
             f"{simulator.info.qrs_url}/qrs/task/start/many",

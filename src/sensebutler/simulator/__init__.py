@@ -17,6 +17,7 @@ Library (what tests and benchmarks use)::
 
     Control (same operations as the control API; see :mod:`sensebutler.simulator.control`):
         await sim.trigger_reload(task, outcome="failed", duration=0.5) -> ExecutionSession
+            (outcome may list one per attempt, ["failed", "success"], for tasks with maxRetries)
         await sim.wait_for_task(session.id) -> ExecutionResult
         await sim.add_session(node, user="LAB\\\\anna", virtual_proxy="", apps=1) / remove_session(id)
         await sim.stop_service(node, "engine") / start_service(node, "engine")
@@ -26,6 +27,15 @@ Library (what tests and benchmarks use)::
         await sim.emit_events("engine", count=10, rate=5.0); sim.pause_activity(); sim.resume_activity()
         sim.status(); sim.services(); sim.sc_query(node)
 
+As strict as Sense where a test could otherwise be fooled: QRS filters and orderby are checked
+against each entity's properties and types (:mod:`~sensebutler.simulator.qrs_schema`: unknown
+property or ``gt`` on a string → 400); an ``X-Qlik-User`` that is neither ``INTERNAL\\sa_*`` nor a
+RootAdmin of the scenario gets empty lists and 403s; a task with ``maxRetries`` retries (a result
+per attempt, status 10 between them); and each node presents its own certificate naming only that
+node, so a client that checks host names must ask for the node's name (``sim.info.server_name(port)``
+tells which; ``SimulatorOptions(lenient_certificates=True)`` / ``--lenient-certificates`` gives one
+certificate naming every node, localhost and 127.0.0.1 instead).
+
 Ports: 0 picks free ports. A fixed port is the first node's; further nodes use the next numbers
 (engine 4747, 4748, 4749, then extra engines), so keep fixed bases apart. QRS and About run on the
 central node only. ``extra_engines=N`` adds N engine-only nodes (``engine001``...) served by the same
@@ -34,12 +44,12 @@ HTTP stack (one socket each), for benchmarks that poll hundreds of servers.
 Process: ``sensebutler simulator --state-dir DIR [--host H] [--qrs-port P] [--proxy-port P]
 [--engine-port P] [--about-port P] [--control-port P] [--udp-log-target host:port]
 [--udp-user-target host:port] [--udp-task-target host:port] [--scenario FILE] [--seed N]
-[--background/--no-background] [--activity-rate R] [--extra-engines N]`` prints one JSON line on
-stdout when ready (the fields of ``SimulatorInfo.as_json()``, also written to DIR/simulator.json),
-logs to stderr and exits 0 on SIGTERM/SIGINT (2 bad arguments, 3 could not start). ``python -m
-sensebutler.simulator`` is the same command. ``sensebutler simulator trigger ...`` acts on a running
-one through its control API (:mod:`sensebutler.simulator.trigger_cli`); ``sensebutler demo`` runs it
-with background activity and narrates what happens.
+[--background/--no-background] [--activity-rate R] [--extra-engines N] [--lenient-certificates]``
+prints one JSON line on stdout when ready (the fields of ``SimulatorInfo.as_json()``, also written
+to DIR/simulator.json), logs to stderr and exits 0 on SIGTERM/SIGINT (2 bad arguments, 3 could not
+start). ``python -m sensebutler.simulator`` is the same command. ``sensebutler simulator trigger ...``
+acts on a running one through its control API (:mod:`sensebutler.simulator.trigger_cli`);
+``sensebutler demo`` runs it with background activity and narrates what happens.
 
 Pytest: the plugin ``tests.fixtures.simulator`` offers ``simulator`` and ``simulator_factory``.
 """

@@ -1,10 +1,19 @@
 """The simulator's certificate authority and the files Qlik Sense's QMC exports.
 
-On first start a root CA, a server certificate (SANs: localhost, 127.0.0.1, ::1, the bind host and
-every node host name) and a client certificate are created in ``<state dir>/certificates``; later
-starts reuse them, re-issuing only the server certificate when a needed name is missing. The client
-files carry the QMC export names (``root.pem``, ``client.pem``, ``client_key.pem``); the key is also
-written passphrase-protected (``client_key_encrypted.pem``) to exercise passphrase support.
+On first start a root CA, a client certificate and the server certificates are created in
+``<state dir>/certificates``; later starts reuse them, issuing only what a new host name needs.
+
+Server certificates come in two kinds, as :class:`~sensebutler.simulator.SimulatorOptions` chooses:
+
+* per node (the default, as in Sense): ``node_<host name>.pem`` names only that node, its host name
+  and short host name, so a client that checks host names and addresses the wrong node, or a
+  loopback address, fails the TLS host check as it would in production. Extra engines (benchmark
+  nodes) share ``extra_engines.pem``, which names them all and nothing else.
+* lenient: one ``server.pem`` names every node, ``localhost``, 127.0.0.1, ::1 and the bind host, so
+  any of those names passes the host check (for the demo and tests that connect to ``localhost``).
+
+The client files carry the QMC export names (``root.pem``, ``client.pem``, ``client_key.pem``); the
+key is also written passphrase-protected (``client_key_encrypted.pem``) to exercise passphrase support.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +49,17 @@ class CertificatePaths:
     server_key: Path
     ca_key: Path
     untrusted_root: Path
+
+    def node_certificate(self, host_name: str) -> tuple[Path, Path]:
+        """Certificate and key of the node ``host_name`` (per-node certificates)."""
+        folder = self.root.parent
+        stem = "node_" + re.sub(r"[^A-Za-z0-9.-]", "_", host_name.lower())
+        return folder / f"{stem}.pem", folder / f"{stem}_key.pem"
+
+    @property
+    def extra_engines_certificate(self) -> tuple[Path, Path]:
+        folder = self.root.parent
+        return folder / "extra_engines.pem", folder / "extra_engines_key.pem"
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -165,8 +186,34 @@ def _server_names(host_names: list[str], bind_host: str) -> list[str]:
     return [name for name in dict.fromkeys(names) if name and name not in ("0.0.0.0", "::")]
 
 
-def ensure_certificates(state_dir: Path, host_names: list[str], bind_host: str) -> CertificatePaths:
-    """Create the CA, server and client certificates once; reuse them afterwards."""
+def node_names(host_name: str) -> list[str]:
+    """What a node's own certificate names: its host name and short host name."""
+    return list(dict.fromkeys([host_name, host_name.split(".")[0]]))
+
+
+def _issue_server(
+    cert_path: Path,
+    key_path: Path,
+    subject: str,
+    names: list[str],
+    ca_cert: x509.Certificate,
+    ca_key: rsa.RSAPrivateKey,
+) -> None:
+    key = _rsa_key()
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    cert = _leaf(subject, key, ca_cert, ca_key, usages, names)
+    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    _write(key_path, _pem_key(key), secret=True)
+
+
+def ensure_certificates(
+    state_dir: Path, host_names: list[str], bind_host: str, extra_engine_hosts: list[str] | None = None
+) -> CertificatePaths:
+    """Create the CA, server and client certificates once; reuse them afterwards.
+
+    Every node in ``host_names`` gets its own certificate as well as a place in the shared one;
+    ``extra_engine_hosts`` (when given) get the one certificate they share.
+    """
     folder = state_dir / "certificates"
     folder.mkdir(parents=True, exist_ok=True)
     paths = _paths(folder)
@@ -210,13 +257,23 @@ def ensure_certificates(state_dir: Path, host_names: list[str], bind_host: str) 
         or not set(wanted) <= covered
     ):
         names = sorted(covered | set(wanted)) if have_ca else wanted
-        server_key = _rsa_key()
-        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
         subject = host_names[0] if host_names else "localhost"
-        server_cert = _leaf(subject, server_key, ca_cert, ca_key, usages, names)
-        _write(paths.server, server_cert.public_bytes(serialization.Encoding.PEM))
-        _write(paths.server_key, _pem_key(server_key), secret=True)
+        _issue_server(paths.server, paths.server_key, subject, names, ca_cert, ca_key)
         manifest["server_names"] = names
+
+    for host in dict.fromkeys(host_names):
+        cert_path, key_path = paths.node_certificate(host)
+        if not have_ca or not cert_path.exists() or not key_path.exists():
+            _issue_server(cert_path, key_path, host, node_names(host), ca_cert, ca_key)
+
+    if extra_engine_hosts:
+        cert_path, key_path = paths.extra_engines_certificate
+        names = sorted({name for host in extra_engine_hosts for name in node_names(host)})
+        known = set(manifest.get("extra_engine_names", []))
+        if not have_ca or not cert_path.exists() or not key_path.exists() or not set(names) <= known:
+            names = sorted(known | set(names)) if have_ca else names
+            _issue_server(cert_path, key_path, "extra-engines", names, ca_cert, ca_key)
+            manifest["extra_engine_names"] = names
 
     if not paths.untrusted_root.exists():
         # A CA that signed nothing: a listener trusting only it refuses every client certificate.
@@ -230,10 +287,14 @@ def ensure_certificates(state_dir: Path, host_names: list[str], bind_host: str) 
     return paths
 
 
-def server_context(paths: CertificatePaths, *, trust: Path | None = None) -> ssl.SSLContext:
-    """TLS server context requiring a client certificate signed by ``trust`` (default: our root)."""
+def server_context(
+    paths: CertificatePaths, *, trust: Path | None = None, certificate: tuple[Path, Path] | None = None
+) -> ssl.SSLContext:
+    """TLS server context presenting ``certificate`` (default: the shared one) and requiring a
+    client certificate signed by ``trust`` (default: our root)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(paths.server, paths.server_key)
+    cert, key = certificate or (paths.server, paths.server_key)
+    context.load_cert_chain(cert, key)
     context.load_verify_locations(cafile=trust or paths.root)
     context.verify_mode = ssl.CERT_REQUIRED
     return context

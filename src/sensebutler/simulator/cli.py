@@ -75,6 +75,8 @@ def build_options(
     background: bool,
     activity_rate: float,
     extra_engines: int,
+    *,
+    lenient_certificates: bool = False,
 ) -> SimulatorOptions:
     """Validate command-line values into options; raises ``typer.Exit`` with a clear message."""
     for name, value in targets.items():
@@ -110,6 +112,7 @@ def build_options(
         background=background,
         activity_rate=activity_rate,
         extra_engines=extra_engines,
+        lenient_certificates=lenient_certificates,
     )
 
 
@@ -163,6 +166,13 @@ def simulator_app() -> typer.Typer:
             float, typer.Option(help="Scale of background activity (1 = normal).")
         ] = 1.0,
         extra_engines: Annotated[int, typer.Option(help="Extra engine-only nodes for benchmarks.")] = 0,
+        lenient_certificates: Annotated[
+            bool,
+            typer.Option(
+                help="One server certificate naming every node, localhost and 127.0.0.1 "
+                "(default: each node's own, naming only that node, as in Sense)."
+            ),
+        ] = False,
         log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     ) -> None:
         """Start the simulator (when no subcommand is given)."""
@@ -178,7 +188,16 @@ def simulator_app() -> typer.Typer:
         }
         targets = {"log": udp_log_target, "user": udp_user_target, "task": udp_task_target}
         options = build_options(
-            state_dir, host, ports, targets, scenario, seed, background, activity_rate, extra_engines
+            state_dir,
+            host,
+            ports,
+            targets,
+            scenario,
+            seed,
+            background,
+            activity_rate,
+            extra_engines,
+            lenient_certificates=lenient_certificates,
         )
         run_simulator(options, log_level)
 
@@ -208,7 +227,19 @@ def demo(
         targets = {
             name: f"127.0.0.1:{port}" for name, port in zip(("log", "user", "task"), udp_ports, strict=True)
         }
-    options = build_options(state_dir, "127.0.0.1", ports, targets, scenario, seed, True, activity_rate, 0)
+    # lenient certificates: the demo's service config reaches every node at 127.0.0.1 and checks names
+    options = build_options(
+        state_dir,
+        "127.0.0.1",
+        ports,
+        targets,
+        scenario,
+        seed,
+        True,
+        activity_rate,
+        0,
+        lenient_certificates=True,
+    )
     setup_logging(LoggingConfig(level="warning"))
 
     def service_config(info: SimulatorInfo) -> Config:

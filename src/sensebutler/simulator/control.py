@@ -13,6 +13,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -143,11 +144,14 @@ class SiteControl:
         self,
         task: str,
         *,
-        outcome: str = "success",
+        outcome: str | Sequence[str] = "success",
         duration: float | None = None,
         user: str = SCHEDULER_USER,
     ) -> ExecutionSession:
         """Run a task (GUID or name) now and make it end as ``success``, ``failed`` or ``aborted``.
+
+        A task with ``maxRetries`` retries a failed attempt; ``outcome`` may list one outcome per
+        attempt (``["failed", "success"]``: the first retry succeeds; the last entry repeats).
 
         Raises :class:`ControlError` for an unknown task and :class:`~sensebutler.simulator.runs.TaskBusy`
         when it is already running. ``await sim.wait_for_task(session.id)`` returns the result.

@@ -37,6 +37,9 @@ class Listener:
     tls: bool
     server: asyncio.base_events.Server | None = None
     refusing: bool = False
+    #: this listener's own TLS contexts (its node's certificate); None: the group's
+    context: ssl.SSLContext | None = None
+    refusing_context: ssl.SSLContext | None = None
 
 
 class _RefuseProtocol(asyncio.Protocol):
@@ -103,19 +106,31 @@ class ListenerGroup:
         sock = self._bind(listener.port)
         listener.port = sock.getsockname()[1]
         if listener.refusing:
-            listener.server = await loop.create_server(_RefuseProtocol, sock=sock, ssl=self._refusing)
+            refusing = listener.refusing_context or self._refusing
+            listener.server = await loop.create_server(_RefuseProtocol, sock=sock, ssl=refusing)
         else:
-            context = self._tls if listener.tls else None
+            context = (listener.context or self._tls) if listener.tls else None
             listener.server = await loop.create_server(
                 self._protocol, sock=sock, ssl=context, backlog=_BACKLOG
             )
 
-    async def add(self, key: str, port: int, *, tls: bool = True) -> int:
-        """Start serving ``key`` on ``port`` (0 = any free port); returns the bound port."""
+    async def add(
+        self,
+        key: str,
+        port: int,
+        *,
+        tls: bool = True,
+        context: ssl.SSLContext | None = None,
+        refusing_context: ssl.SSLContext | None = None,
+    ) -> int:
+        """Start serving ``key`` on ``port`` (0 = any free port); returns the bound port.
+
+        ``context`` and ``refusing_context`` replace the group's TLS contexts for this listener.
+        """
         if self._ticker is None:
             self._refresh_headers()
             self._ticker = asyncio.create_task(self._tick())
-        listener = Listener(key=key, port=port, tls=tls)
+        listener = Listener(key=key, port=port, tls=tls, context=context, refusing_context=refusing_context)
         await self._serve(listener)
         self._listeners[key] = listener
         return listener.port
@@ -158,7 +173,7 @@ class ListenerGroup:
     async def refuse_tls(self, key: str, refuse: bool) -> None:
         """Switch ``key`` between normal service and refusing every TLS handshake."""
         listener = self._listeners[key]
-        if not listener.tls or self._refusing is None:
+        if not listener.tls or (listener.refusing_context or self._refusing) is None:
             raise ValueError(f"{key} does not use TLS")
         if listener.refusing == refuse:
             return

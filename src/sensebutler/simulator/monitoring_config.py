@@ -23,7 +23,12 @@ def monitoring_config(
 ) -> dict[str, Any]:
     """Poll every simulated node; listen for its log, user and task datagrams on ``udp_ports``.
 
-    No sink is enabled; callers add the ones they want (``config["influxdb"] = {...}``).
+    No sink is enabled; callers add the ones they want (``config["influxdb"] = {...}``). Every node
+    is reached at the simulator's address. With per-node certificates (the simulator's default) no
+    certificate names that address, as no Sense certificate names a node's IP address, so the
+    config checks the server certificate against the root CA but not the host name
+    (``verify_hostname: false``, what a Sense admin connecting by address needs too); with lenient
+    certificates it checks both. The ``X-Qlik-User`` is the default, ``INTERNAL\\sa_repository``.
     """
     certs = info.certificates
     servers = [
@@ -46,6 +51,7 @@ def monitoring_config(
                 "client_cert": str(certs.client),
                 "client_key": str(certs.client_key),
                 "ca": str(certs.root),
+                "verify_hostname": info.lenient_certificates,
             },
             "qrs": {"host": "127.0.0.1", "port": info.qrs_port},
             "server_tags": ["central"],

@@ -15,7 +15,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sensebutler.simulator import shapes
+from sensebutler.simulator import qrs_schema, shapes
 from sensebutler.simulator.model import Allocation, Site
 from sensebutler.simulator.qrs_api import Collection, QrsApi
 from sensebutler.simulator.timefmt import utcnow
@@ -47,7 +47,9 @@ def license_collections(site: Site) -> dict[str, Collection]:
         return find
 
     return {
-        f"license/{path}": Collection(items=of_kind(kind), full=shapes.allocation, lookup=lookup(kind))
+        f"license/{path}": Collection(
+            items=of_kind(kind), full=shapes.allocation, schema=qrs_schema.ALLOCATION, lookup=lookup(kind)
+        )
         for path, kind in KINDS.items()
     }
 

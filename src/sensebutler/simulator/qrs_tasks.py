@@ -13,7 +13,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sensebutler.simulator import shapes
+from sensebutler.simulator import qrs_schema, shapes
 from sensebutler.simulator.ids import EMPTY_GUID, guid
 from sensebutler.simulator.model import ExecutionResult, Site, Task
 from sensebutler.simulator.qrs_api import STATUS_ENUM, TASK_TYPE_ENUM, Collection, QrsApi
@@ -74,6 +74,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "task": Collection(
             items=lambda: site.tasks.values(),
             full=shapes.task_full,
+            schema=qrs_schema.TASK,
             condensed=shapes.task_condensed,
             enums=_enums(),
             lookup=site.tasks.get,
@@ -82,6 +83,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "reloadtask": Collection(
             items=of_kind("reload"),
             full=shapes.task_full,
+            schema=qrs_schema.RELOAD_TASK,
             condensed=shapes.task_condensed,
             enums=_enums(),
             lookup=lookup("reload", "preload", "distribute"),
@@ -89,6 +91,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "externalprogramtask": Collection(
             items=of_kind("external_program"),
             full=shapes.task_full,
+            schema=qrs_schema.EXTERNAL_PROGRAM_TASK,
             condensed=shapes.task_condensed,
             enums=_enums(),
             lookup=lookup("external_program"),
@@ -96,6 +99,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "usersynctask": Collection(
             items=of_kind("user_sync"),
             full=shapes.task_full,
+            schema=qrs_schema.USER_SYNC_TASK,
             condensed=shapes.task_condensed,
             enums=_enums(),
             lookup=lookup("user_sync"),
@@ -103,6 +107,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "executionresult": Collection(
             items=results,
             full=shapes.result_full,
+            schema=qrs_schema.RESULT,
             condensed=shapes.result_condensed,
             enums=_enums(),
             lookup=site.execution_results.get,
@@ -110,6 +115,7 @@ def task_collections(site: Site) -> dict[str, Collection]:
         "executionsession": Collection(
             items=lambda: list(site.execution_sessions.values()),
             full=shapes.execution_session,
+            schema=qrs_schema.EXECUTION_SESSION,
             lookup=site.execution_sessions.get,
         ),
     }

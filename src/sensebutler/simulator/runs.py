@@ -6,6 +6,15 @@ run's duration the task finishes as success, failure or abort: the execution res
 time, duration, details and (reloads) its script log, ``app.lastReloadTime`` moves on success, the
 execution session disappears, and only then does the scheduler log what happened, so a tool reacting
 to the UDP datagram finds QRS already consistent with it.
+
+A task with ``maxRetries`` runs again after a failed attempt, up to that many times, in the same
+execution session (its ``retries`` counts them). Every attempt has its own execution result (same
+``executionID``, its own script log); a retried attempt's result keeps status 10 (Retry), which is
+what the task shows as its last result until the next attempt is triggered. Each failed attempt logs
+the engine's reload failure; ``Max retries reached`` is logged only when the last attempt fails, so
+Butler's failed-task appender, which filters on that text, sends one datagram per run, after the
+last attempt (we know of no public record of the exact per-attempt scheduler lines: these follow
+the appender filters in shared/reference/qlik-sense-apis.md §5.3).
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sensebutler.simulator.ids import guid
@@ -72,9 +81,12 @@ class TaskRunner:
         self._listeners: list[Listener] = []
         self._next_node = 0
         self.schedule_scale = 1.0
+        #: seconds a failed attempt waits before the next one (Sense waits longer; tests need short)
+        self.retry_delay = 0.2
 
     def listen(self, listener: Listener) -> None:
-        """``listener(phase, task, result)`` with phase ``started`` or ``finished``."""
+        """``listener(phase, task, result)`` with phase ``started``, ``retrying`` (an attempt failed
+        and another follows) or ``finished``."""
         self._listeners.append(listener)
 
     def _notify(self, phase: str, task: Task, result: ExecutionResult) -> None:
@@ -132,22 +144,54 @@ class TaskRunner:
         task: Task,
         *,
         user: str = SCHEDULER_USER,
-        outcome: str | None = None,
+        outcome: str | Sequence[str] | None = None,
         duration: float | None = None,
         manual: bool = True,
     ) -> ExecutionSession:
-        """Start ``task`` now; raises :class:`TaskBusy` when it is already running."""
+        """Start ``task`` now; raises :class:`TaskBusy` when it is already running.
+
+        ``outcome`` is every attempt's outcome, or one per attempt (the last one repeats); None draws
+        each attempt from the task's ``fail_rate``. A failed attempt is retried while the task has
+        ``maxRetries`` left.
+        """
         if task.session is not None:
             raise TaskBusy(task.id)
-        if outcome is not None and outcome not in OUTCOMES:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
-        if outcome is None:
-            outcome = "failed" if self.rng.random() < task.fail_rate else "success"
+        planned = [outcome] if isinstance(outcome, str) else list(outcome or [])
+        for item in planned:
+            if item not in OUTCOMES:
+                raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {item!r}")
         if duration is None:
             duration = task.duration * self.rng.uniform(0.8, 1.2)
         now = utcnow()
         node = self._executing_node()
         session_id = guid(self.rng)
+        session = ExecutionSession(
+            id=session_id,
+            created=now,
+            modified=now,
+            modified_by=SCHEDULER_USER,
+            task=task,
+            node=node,
+            result=self._trigger(task, session_id, node, user),
+            user=user,
+        )
+        task.session = session
+        task.is_manually_triggered = manual
+        self.site.execution_sessions[session.id] = session
+        self._finished[session.id] = asyncio.get_running_loop().create_future()
+
+        def outcome_of(attempt: int) -> str:
+            if planned:
+                return planned[min(attempt, len(planned) - 1)]
+            return "failed" if self.rng.random() < task.fail_rate else "success"
+
+        self._runs[session.id] = asyncio.create_task(self._run(session, outcome_of, duration))
+        self._notify("started", task, session.result)
+        return session
+
+    def _trigger(self, task: Task, session_id: str, node: ServerNode, user: str) -> ExecutionResult:
+        """A new execution result (one per attempt), now the task's last one; logs the trigger."""
+        now = utcnow()
         result = ExecutionResult(
             id=guid(self.rng),
             created=now,
@@ -159,38 +203,34 @@ class TaskRunner:
             status=Status.TRIGGERED,
             start=now,
         )
-        session = ExecutionSession(
-            id=session_id,
-            created=now,
-            modified=now,
-            modified_by=SCHEDULER_USER,
-            task=task,
-            node=node,
-            result=result,
-            user=user,
-        )
         self._detail(result, self.rng, "Changing task state to Triggered", now)
         self._detail(result, self.rng, "Trying to start task. Sending task to slave scheduler", now)
-        task.session = session
         task.last_result = result
-        task.is_manually_triggered = manual
-        self.site.execution_sessions[session.id] = session
         self.site.execution_results[result.id] = result
-        self._finished[session.id] = asyncio.get_running_loop().create_future()
-        props = self._properties(task, session.id, user)
+        props = self._properties(task, session_id, user)
         self._write(
             self.site.central, "INFO", TASK_SESSION_LOGGER, "Execution State Change to Triggered", props
         )
-        self._runs[session.id] = asyncio.create_task(self._run(session, outcome, duration))
-        self._notify("started", task, result)
-        return session
+        return result
 
-    async def _run(self, session: ExecutionSession, outcome: str, duration: float) -> None:
+    async def _run(
+        self, session: ExecutionSession, outcome_of: Callable[[int], str], duration: float
+    ) -> None:
         try:
-            await asyncio.sleep(_START_DELAY)
-            self._begin(session)
-            await asyncio.sleep(max(0.0, duration))
-            self._finish(session, outcome)
+            attempt = 0
+            while True:
+                await asyncio.sleep(_START_DELAY)
+                self._begin(session)
+                await asyncio.sleep(max(0.0, duration))
+                outcome = outcome_of(attempt)
+                if outcome != "failed" or attempt >= session.task.max_retries:
+                    self._finish(session, outcome)
+                    return
+                self._retry(session)
+                await asyncio.sleep(self.retry_delay)
+                attempt += 1
+                session.result = self._trigger(session.task, session.id, session.node, session.user)
+                session.touch(SCHEDULER_USER)
         finally:
             self._runs.pop(session.id, None)
 
@@ -213,11 +253,9 @@ class TaskRunner:
             self.site.central, "INFO", TASK_SESSION_LOGGER, "Execution State Change to Started", props
         )
 
-    def _finish(self, session: ExecutionSession, outcome: str) -> None:
-        task, result, node, now = session.task, session.result, session.node, utcnow()
-        if outcome == "aborted":
-            session.abort_reason = 1
-        self._final_details(result, outcome, now)
+    def _end_attempt(self, session: ExecutionSession, outcome: str, now: datetime) -> None:
+        """Stop time, script log and engine state of the attempt that just ended."""
+        task, result = session.task, session.result
         result.stop = now
         result.modified = now
         if task.kind == "reload":
@@ -237,10 +275,35 @@ class TaskRunner:
             result.script_log = script.full
         result.finished = True
         if task.app is not None and task.kind in ("reload", "preload"):
-            node.engine.end_reload(task.app.id, now)
-            if task.kind == "reload" and outcome == "success":
-                task.app.last_reload_time = now
-                task.app.touch(SCHEDULER_USER, now)
+            session.node.engine.end_reload(task.app.id, now)
+
+    def _retry(self, session: ExecutionSession) -> None:
+        """A failed attempt with retries left: its result says Retry (10) until the next one starts.
+
+        The engine's failure is logged for every attempt (Butler SOS's scheduler appender sends each
+        one); ``Max retries reached``, which Butler's failed-task appender waits for, only after the
+        last attempt, so Butler gets one failure datagram per run.
+        """
+        task, result, now = session.task, session.result, utcnow()
+        self._detail(result, self.rng, "Changing task state from Started to Retry", now, _ERROR)
+        result.status = Status.RETRY
+        self._end_attempt(session, "failed", now)
+        session.retries += 1
+        task.touch(SCHEDULER_USER, now)
+        props = self._properties(task, session.id, session.user)
+        self._write(session.node, "ERROR", SLAVE_LOGGERS[task.kind], _FAILURE_MESSAGES[task.kind], props)
+        self._write(self.site.central, "INFO", TASK_SESSION_LOGGER, "Execution State Change to Retry", props)
+        self._notify("retrying", task, result)
+
+    def _finish(self, session: ExecutionSession, outcome: str) -> None:
+        task, result, now = session.task, session.result, utcnow()
+        if outcome == "aborted":
+            session.abort_reason = 1
+        self._final_details(result, outcome, now)
+        self._end_attempt(session, outcome, now)
+        if task.app is not None and task.kind == "reload" and outcome == "success":
+            task.app.last_reload_time = now
+            task.app.touch(SCHEDULER_USER, now)
         task.touch(SCHEDULER_USER, now)
         if task.schedule_every is not None and task.enabled:
             task.next_execution = now + timedelta(seconds=task.schedule_every * self.schedule_scale)
@@ -282,10 +345,14 @@ class TaskRunner:
         """The execution result once the session has finished."""
         future = self._finished.get(session_id)
         if future is None:
-            for result in self.site.execution_results.values():
-                if result.execution_id == session_id and result.finished:
-                    return result
-            raise KeyError(session_id)
+            done = [
+                result
+                for result in self.site.execution_results.values()
+                if result.execution_id == session_id and result.finished and result.status != Status.RETRY
+            ]
+            if not done:
+                raise KeyError(session_id)
+            return max(done, key=lambda result: result.created)
         return await asyncio.wait_for(asyncio.shield(future), timeout)
 
     def seed_history(self, histories: dict[str, str]) -> None:

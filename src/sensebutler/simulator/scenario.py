@@ -3,7 +3,13 @@
 A scenario is YAML. Entities are listed by name; everything a real site has that a scenario does
 not spell out (GUIDs, generated users, dates, licence allocations, counter start values) is drawn
 from a random generator seeded with ``seed``, so one scenario and one seed always give the same
-site. The default scenario ships with the package (``default_scenario.yaml``).
+site. The default scenario ships with the package (``default_scenario.yaml``, which shows every
+key); the models below are the reference, field by field.
+
+Every user has an ``email`` attribute (``<user_id>@<email_domain>`` unless ``email`` is given)
+except the first ``users.owners_without_email`` app owners: the owners of the apps in the order
+``apps`` lists them, each counted once. In the default scenario it is 0; with 1 the owner of
+"Sales dashboard" (anna) has no address while the other owners keep theirs.
 """
 
 from __future__ import annotations
@@ -60,6 +66,10 @@ class UsersSpec(_Spec):
     removed_externally: int = 0
     blacklisted: int = 0
     tagged: dict[str, int] = Field(default_factory=dict)
+    #: this many app owners have no e-mail attribute: the owners of the apps in the order ``apps``
+    #: lists them, each owner counted once (at most every owner). Alerts that mail app owners then
+    #: meet an owner they cannot mail next to ones they can.
+    owners_without_email: int = Field(default=0, ge=0)
 
 
 class AppSpec(_Spec):

@@ -9,6 +9,7 @@ import os
 import random
 import ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,6 +75,9 @@ class SimulatorOptions:
     extra_engines: int = 0
     appenders: list[AppenderSpec] | None = None
     script_log_delay: float = 0.45
+    #: one server certificate naming every node, localhost and the loopback addresses, instead of
+    #: each node's own naming only that node (see :mod:`sensebutler.simulator.certs`)
+    lenient_certificates: bool = False
 
 
 def _url_host(host: str) -> str:
@@ -117,15 +121,26 @@ class SimulatorInfo:
     udp_targets: UdpTargets
     nodes: list[NodeInfo]
     extra_engines: list[NodeInfo]
+    lenient_certificates: bool = False
 
     def node(self, name: str) -> NodeInfo:
         return next(node for node in self.nodes if node.name.lower() == name.lower())
 
+    def server_name(self, port: int) -> str | None:
+        """The host name the certificate on ``port`` names (what a client resolving it would ask
+        for); None for a port the simulator does not serve."""
+        for node in [*self.nodes, *self.extra_engines]:
+            if port in (node.engine_port, node.proxy_port, node.qrs_port, node.about_port):
+                return node.host_name
+        return None
+
     def client_ssl_context(self, *, encrypted_key: bool = False) -> ssl.SSLContext:
         """A client context with the exported certificate, trusting the simulator's root CA.
 
-        (Pass it as ``httpx.AsyncClient(verify=context)``: httpx 0.28 ignores ``cert=`` when
-        ``verify`` is a path.)
+        It checks host names: with per-node certificates (the default) a client connecting to an
+        address must ask for the node's host name (``server_hostname``, httpx's ``sni_hostname``
+        extension; :meth:`server_name` tells which). (Pass it as
+        ``httpx.AsyncClient(verify=context)``: httpx 0.28 ignores ``cert=`` when ``verify`` is a path.)
         """
         paths = self.certificates
         context = ssl.create_default_context(cafile=str(paths.root))
@@ -154,6 +169,7 @@ class SimulatorInfo:
             "udp_targets": self.udp_targets.as_json(),
             "nodes": [node_json(node) for node in self.nodes],
             "extra_engines": [node_json(node) for node in self.extra_engines],
+            "lenient_certificates": self.lenient_certificates,
         }
 
 
@@ -294,24 +310,57 @@ class Simulator(SiteControl):
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def _listen(self, key: str, port: int, node: str, service: str, api: _Api) -> int:
+    async def _listen(
+        self,
+        key: str,
+        port: int,
+        node: str,
+        service: str,
+        api: _Api,
+        contexts: tuple[ssl.SSLContext, ssl.SSLContext] | None = None,
+    ) -> int:
+        """Serve ``api`` on ``port``; ``contexts`` (serving, refusing) present a node's own certificate."""
         assert self._listeners is not None
-        bound = await self._listeners.add(key, port)
+        context, refusing = contexts if contexts is not None else (None, None)
+        bound = await self._listeners.add(key, port, context=context, refusing_context=refusing)
         self._dispatch.endpoints[bound] = _Endpoint(node, service, api)
         return bound
+
+    def _node_contexts(
+        self, paths: CertificatePaths
+    ) -> Callable[[tuple[Path, Path]], tuple[ssl.SSLContext, ssl.SSLContext] | None]:
+        """TLS contexts presenting one certificate (None when lenient: the group's shared one)."""
+        if self.options.lenient_certificates:
+            return lambda certificate: None
+
+        def contexts(certificate: tuple[Path, Path]) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+            return (
+                server_context(paths, certificate=certificate),
+                server_context(paths, certificate=certificate, trust=paths.untrusted_root),
+            )
+
+        return contexts
 
     async def start(self) -> SimulatorInfo:
         options = self.options
         state_dir = options.state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
         host_names = [node.host_name for node in self.model.nodes]
-        paths = ensure_certificates(state_dir, host_names, options.host)
+        extra_hosts = [extra.host_name for extra in self.model.extra_engines]
+        paths = ensure_certificates(
+            state_dir, host_names, options.host, None if options.lenient_certificates else extra_hosts
+        )
         self._listeners = ListenerGroup(
             self._dispatch,
             options.host,
             server_context(paths),
             server_context(paths, trust=paths.untrusted_root),
         )
+        node_contexts = self._node_contexts(paths)
+        contexts = {
+            node.name: node_contexts(paths.node_certificate(node.host_name)) for node in self.model.nodes
+        }
+        extra_contexts = node_contexts(paths.extra_engines_certificate) if extra_hosts else None
         await self.udp.start()
         url_host = _url_host(options.host)
 
@@ -324,9 +373,16 @@ class Simulator(SiteControl):
         qrs = build_qrs(self.model, self.runner, self.tickets)
         nodes: list[NodeInfo] = []
         central = self.model.central
-        qrs_port = await self._listen(f"{central.name}/qrs", options.qrs_port, central.name, "qrs", qrs)
+        qrs_port = await self._listen(
+            f"{central.name}/qrs", options.qrs_port, central.name, "qrs", qrs, contexts[central.name]
+        )
         about_port = await self._listen(
-            f"{central.name}/about", options.about_port, central.name, "about", AboutApi(self.model)
+            f"{central.name}/about",
+            options.about_port,
+            central.name,
+            "about",
+            AboutApi(self.model),
+            contexts[central.name],
         )
         for index, node in enumerate(self.model.nodes):
             engine_port = await self._listen(
@@ -335,6 +391,7 @@ class Simulator(SiteControl):
                 node.name,
                 "engine",
                 EngineApi(node.engine),
+                contexts[node.name],
             )
             proxy_port = await self._listen(
                 self._key(node, "proxy"),
@@ -342,6 +399,7 @@ class Simulator(SiteControl):
                 node.name,
                 "proxy",
                 ProxyApi(node, self.sessions),
+                contexts[node.name],
             )
             info = NodeInfo(
                 name=node.name,
@@ -366,6 +424,7 @@ class Simulator(SiteControl):
                 extra.name,
                 "engine",
                 EngineApi(extra.engine),
+                extra_contexts,
             )
             extras.append(
                 NodeInfo(
@@ -394,6 +453,7 @@ class Simulator(SiteControl):
             udp_targets=self.targets,
             nodes=nodes,
             extra_engines=extras,
+            lenient_certificates=options.lenient_certificates,
         )
         (state_dir / "simulator.json").write_text(json.dumps(self._info.as_json(), indent=2))
         if self.activity is not None:
