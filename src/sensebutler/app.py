@@ -20,6 +20,7 @@ from sensebutler import __version__
 from sensebutler.config import Config
 from sensebutler.pipeline.processor import Processor
 from sensebutler.pipeline.router import Router
+from sensebutler.processors import reload_alerts
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.influxdb import sink as influxdb
@@ -42,6 +43,8 @@ FEATURES: tuple[Builder, ...] = (
     prometheus.build,
     mqtt.build,
     newrelic.build,
+    # processors
+    reload_alerts.build,
     # sources
     polling.build,
     ingest_metrics.build,  # before the inputs: its last report follows their stop

@@ -17,6 +17,7 @@ from sensebutler.pipeline.router import Router
 from sensebutler.qlik.service import QlikService
 from sensebutler.services.active_users import ActiveUsers
 from sensebutler.services.app_names import AppNames
+from sensebutler.services.state import StateBackend, open_backend
 from sensebutler.tls import CertificateError
 from sensebutler.web.mounts import WebMounts
 
@@ -49,6 +50,7 @@ class Runtime:
     active_users: ActiveUsers = field(default_factory=ActiveUsers)
     web: WebMounts = field(default_factory=WebMounts)
     _qlik: QlikService | None = None
+    _state: StateBackend | None = None
 
     @property
     def qlik(self) -> QlikService:
@@ -60,6 +62,15 @@ class Runtime:
                 raise StartupError(str(exc)) from exc
             self.services.append(self._qlik)
         return self._qlik
+
+    @property
+    def state(self) -> StateBackend:
+        """The shared state backend (``state.backend``: SQLite in ``state.dir``, or Redis), made on
+        first use; started before the features, so a Redis that cannot be reached stops startup."""
+        if self._state is None:
+            self._state = open_backend(self.config.state, self.state_dir)
+            self.services.append(self._state)
+        return self._state
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

@@ -162,15 +162,15 @@ async def test_user_events_track_active_users_and_honour_exclusions(rig: Rig) ->
     assert rig.runtime.active_users.users("QS-PROD-01") == {"INTERNAL\\sa_api"}
 
 
-async def test_task_events_are_deduplicated_by_execution_id(rig: Rig) -> None:
+async def test_task_events_are_published_as_parsed(rig: Rig) -> None:
+    """De-duplication is the reload-alert processor's (tests/processors/test_reload_alerts.py)."""
     execution = "4831c6a5-34f6-45bb-9d40-73a6e6992670"
-    rig.send("task", task("/scheduler-task-failed/", execution), task("/scheduler-task-failed/", execution))
+    rig.send("task", task("/scheduler-task-failed/", execution))
     rig.send("task", task("/scheduler-task-success//", "5831c6a5-34f6-45bb-9d40-73a6e6992670"))
     events = await rig.sink.wait_for(2, "task")
-    await asyncio.sleep(0.05)
     assert [e.event_type for e in events] == ["failed", "success"]  # type: ignore[attr-defined]
     assert all(isinstance(e, TaskEvent) for e in events)
-    assert rig.inputs["task"].stats.dropped["duplicate"] == 1
+    assert events[0].execution_id == execution  # type: ignore[attr-defined]
 
 
 async def test_ingest_metrics_report_counts_and_queue_deltas(rig: Rig) -> None:

@@ -7,8 +7,9 @@ take them. Sources and sinks stay synchronous and never wait for a processor.
 
 Every event taken ends in exactly one counter: ``processed`` (it ran; what it emitted is counted in
 ``emitted``), ``failed`` (``process`` raised: logged, never fatal), or ``dropped[reason]``
-(``queue_full`` when the queue is full, ``shutdown`` when stop could not finish it in time), or it
-is still ``queued`` or being processed.
+(``queue_full`` when the queue is full, ``shutdown`` when stop could not finish it in time, or the
+reason of a :class:`Discard` that ``process`` raised, e.g. ``duplicate``), or it is still
+``queued`` or being processed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,14 @@ from sensebutler.events import Event
 from sensebutler.logs import RateLimitedLog
 
 log = logging.getLogger(__name__)
+
+
+class Discard(Exception):
+    """Raised by :meth:`Processor.process` to drop an event on purpose; counted as ``dropped[reason]``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -136,6 +145,9 @@ class Processor(ABC):
         except asyncio.CancelledError:
             self._drop("shutdown")
             raise
+        except Discard as discard:
+            self.stats.dropped[discard.reason] += 1
+            return
         except Exception as exc:
             self.stats.failed += 1
             self._log.log(

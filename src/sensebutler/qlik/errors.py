@@ -64,7 +64,9 @@ def transport_error(
     causes = _causes(exc)
     tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
     if tls is not None:
-        reason = getattr(tls, "reason", None) or getattr(tls, "verify_message", None) or str(tls)
+        # verify_message says why a certificate was refused ("Hostname mismatch, certificate is not
+        # valid for 'x'"); reason is only OpenSSL's code (CERTIFICATE_VERIFY_FAILED)
+        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
         return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}")
     if fresh_tls and isinstance(exc, (httpcore.ReadError, httpcore.RemoteProtocolError, httpcore.WriteError)):
         return QlikError(

@@ -3,8 +3,8 @@
 * log events (9996): source on/off switches, categorisation (``drop`` really drops), QIX performance
   filters with rejected-event counts, app names;
 * user events (9997): excluded users, app names, the per-host set of active users;
-* task events (9998): de-duplication by execution id. Until the reload-alert pipeline lands they
-  are published (sinks that know the ``task`` kind take them) and logged.
+* task events (9998): published for the reload-alert processor (``processors/reload_alerts.py``),
+  which de-duplicates them by execution id on the shared state backend.
 
 Malformed datagrams are counted by reason and logged (rate-limited, with a safe preview).
 Counters go to :class:`~sensebutler.sources.udp.listener.IngestStats`; :class:`IngestMetrics`
@@ -20,9 +20,8 @@ from collections.abc import Callable
 
 from sensebutler.config.udp import LogEventsInput, TaskEventsInput, UdpInputSection, UserEventsInput
 from sensebutler.events import Event, settle
-from sensebutler.events.udp import LogEvent, QixPerfEvent, TaskEvent, UserEvent
+from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
-from sensebutler.pipeline.dedupe import MemoryDedupe as Dedupe
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
 from sensebutler.sources.udp.listener import IngestStats, UdpListener
@@ -157,29 +156,15 @@ class UserEventsHandler(InputHandler):
 
 
 class TaskEventsHandler(InputHandler):
+    """Parses task datagrams; the reload-alert processor dedupes and handles them."""
+
     event_type = "task"
 
     def __init__(self, runtime: Runtime, settings: TaskEventsInput) -> None:
         super().__init__("task events", runtime)
-        self.dedupe = Dedupe(settings.dedupe.ttl_s) if settings.dedupe.enable else None
 
     def parse(self, data: bytes, received_ns: int) -> Event:
         return parse_task_datagram(data, received_ns)
-
-    def accept(self, event: Event) -> bool:
-        if isinstance(event, TaskEvent):
-            if self.dedupe is not None and event.execution_id and not self.dedupe.claim(event.execution_id):
-                return self.drop("duplicate")
-            log.info(
-                "task %s: %r (task %s, app %r, execution %s) on %s",
-                event.event_type,
-                event.task_name,
-                event.task_id,
-                event.app_name,
-                event.execution_id or "-",
-                event.host,
-            )
-        return True
 
 
 class UdpInput:

@@ -1,0 +1,1 @@
+"""Processors: the async stage between sources and sinks (``pipeline/processor.py``)."""
