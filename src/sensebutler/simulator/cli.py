@@ -32,7 +32,7 @@ from sensebutler.config import Config, ConfigError, validate_config
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import StartupError, install_stop_signals
-from sensebutler.simulator.demo import run_demo
+from sensebutler.simulator.demo import ConsoleLogHandler, run_demo
 from sensebutler.simulator.monitoring_config import config_yaml, monitoring_config, site_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
@@ -281,25 +281,30 @@ def demo(
             name: f"127.0.0.1:{port}" for name, port in zip(("log", "user", "task"), udp_ports, strict=True)
         }
     options = build_options(state_dir, "127.0.0.1", ports, targets, scenario, seed, True, activity_rate, 0)
+    console = Console()
     setup_logging(LoggingConfig(level="warning"))
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # log lines go to the console, marked site or sensebutler
+        root.removeHandler(handler)
+    root.addHandler(ConsoleLogHandler(console))
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
         data["prometheus"] = {"enable": True, "host": "127.0.0.1", "port": 0}
         if influxdb_url:
             data["influxdb"] = {"enable": True, "url": influxdb_url}
-        return Config.model_validate(data)
+        return validate_config(data, "the demo's configuration")
 
     async def main() -> None:
         stop = asyncio.Event()
         install_stop_signals(stop)
         if duration > 0:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        await run_demo(options, Console(), stop, service_config=service_config if monitor else None)
+        await run_demo(options, console, stop, service_config=service_config if monitor else None)
 
     try:
         asyncio.run(main())
-    except (OSError, StartupError) as exc:
+    except (OSError, StartupError, ConfigError) as exc:
         raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
 
 
