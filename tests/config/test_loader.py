@@ -22,8 +22,8 @@ def test_example_config_is_valid() -> None:
     assert config.qlik.servers[0].virtual_proxies == ["/", "/hdr"]
 
 
-def test_empty_file_is_all_defaults_and_everything_off() -> None:
-    config = parse_config("", "empty.yaml", {})
+def test_an_empty_mapping_is_all_defaults_and_everything_off() -> None:
+    config = parse_config("{}", "empty.yaml", {})
     assert not config.influxdb.enable
     assert not config.polling.health.enable
     assert not config.udp.log_events.enable
@@ -98,7 +98,7 @@ def test_environment_overrides_any_key_and_are_typed() -> None:
 
 
 def test_bad_environment_override_is_reported() -> None:
-    (found,) = problems("", {"SENSEBUTLER__UDP__LOG_EVENTS__PORT": "many"})
+    (found,) = problems("{}", {"SENSEBUTLER__UDP__LOG_EVENTS__PORT": "many"})
     assert "udp.log_events.port: expected an integer, got 'many'" in found
 
 
@@ -124,10 +124,10 @@ def test_secret_values_are_collected() -> None:
 
 def test_max_in_flight_must_be_at_least_one() -> None:
     assert problems("delivery:\n  max_in_flight: 0\n") == [
-        "line 2: delivery.max_in_flight: Input should be greater than or equal to 1"
+        "line 2: delivery.max_in_flight: must be at least 1, got 0"
     ]
     assert problems("influxdb:\n  delivery:\n    max_in_flight: 17\n") == [
-        "line 3: influxdb.delivery.max_in_flight: Input should be less than or equal to 16"
+        "line 3: influxdb.delivery.max_in_flight: must be at most 16, got 17"
     ]
     assert parse_config("delivery:\n  max_in_flight: 4\n", "t.yaml", {}).delivery.max_in_flight == 4
-    assert parse_config("", "t.yaml", {}).delivery.max_in_flight is None  # the destination's own
+    assert parse_config("{}", "t.yaml", {}).delivery.max_in_flight is None  # the destination's own

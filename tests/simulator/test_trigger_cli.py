@@ -20,6 +20,7 @@ from sensebutler.simulator.demo import run_demo
 from sensebutler.simulator.monitoring_config import monitoring_config
 from sensebutler.simulator.scenario import load_scenario
 from tests.fixtures.net import free_udp_port
+from tests.fixtures.servers import InfluxdServer
 
 
 def cli() -> typer.Typer:
@@ -76,13 +77,14 @@ async def test_demo_narrates_what_happens(tmp_path: Path, simulator_certificates
     text = output.getvalue()
     assert "Simulated Qlik Sense site" in text and "control API http://127.0.0.1:" in text
     assert "sessions," in text  # the closing summary line
+    assert text.endswith("Stopped: the simulated site shut down cleanly.\n")
     names = {spec.name for spec in load_scenario(None).apps}
     opened = re.findall(r"connection Opened for session '[0-9a-f-]+' to app '([^']+)'", text)
     assert opened and set(opened) <= names  # app ids are shown as app names
 
 
 async def test_demo_shows_what_the_monitoring_service_collects(
-    tmp_path: Path, simulator_certificates: Path
+    tmp_path: Path, simulator_certificates: Path, influxd: InfluxdServer, influx_db: str
 ) -> None:
     shutil.copytree(simulator_certificates, tmp_path / "certificates")
     ports = (free_udp_port(), free_udp_port(), free_udp_port())
@@ -100,6 +102,7 @@ async def test_demo_shows_what_the_monitoring_service_collects(
         data = monitoring_config(info, state_dir=tmp_path / "service", udp_ports=ports, interval_s=1)
         data["prometheus"] = {"enable": True}
         data["web"] = {"listeners": {"main": {"port": 0}}}
+        data["influxdb"] = {"enable": True, "url": influxd.url, "v1": {"database": influx_db}}
         return Config.model_validate(data)
 
     output = io.StringIO()
@@ -109,12 +112,18 @@ async def test_demo_shows_what_the_monitoring_service_collects(
             options, Console(file=output, width=200), stop, service_config=service_config, summary_every_s=1
         )
     )
-    async with asyncio.timeout(30):
-        while not re.search(r"user events\s+│ .*Open connection [1-9]", output.getvalue()):
+    delivered = r"sink influxdb\s+│ [1-9]\d* delivered, \d+ spooled \(\d+ waiting in the spool\), 0 dropped"
+    async with asyncio.timeout(60):
+        while not (
+            re.search(r"user events\s+│ .*Open connection [1-9]", output.getvalue())
+            and re.search(delivered, output.getvalue())
+        ):
             await asyncio.sleep(0.1)
     stop.set()
     await demo
     text = output.getvalue()
     assert "sensebutler prometheus endpoint: http://127.0.0.1:" in text
+    assert re.search(r"sink prometheus\s+│ pull: [1-9]\d* events taken", text)
+    assert text.endswith("Stopped: the simulated site and sensebutler shut down cleanly.\n")
     for node in load_scenario(None).nodes:
         assert re.search(rf"engine {node.name}\s+│ v[\d.]+, cpu", text), node.name

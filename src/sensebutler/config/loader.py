@@ -11,27 +11,31 @@ and a hint (``did you mean …``, the expected type).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import types
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from sensebutler.config.messages import allowed_keys, describe, is_union_member_tag, union_message
 from sensebutler.config.model import Config
 
 ENV_PREFIX = "SENSEBUTLER__"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 Path_ = tuple[str | int, ...]
+
+EMPTY_HINT = (
+    "config/example.yaml is an annotated example; `sensebutler simulator --write-config FILE` writes one"
+)
+#: the top-level key of each original tool's config file
+BUTLER_TOP_LEVEL_KEYS = {"Butler-SOS": "Butler SOS", "Butler": "Butler"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        text = f"{where}{self.path or '<root>'}: {self.message}"
+        text = f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
 
@@ -72,22 +76,47 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 def parse_config(text: str, source: str = "<config>", environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     tree = _parse_yaml(text, source)
+    if tree is None:
+        raise ConfigError(source, [ConfigProblem("", "the file is empty", hint=EMPTY_HINT)])
     lines = _LineIndex(tree)
+    if isinstance(tree, dict):
+        _refuse_butler_files(tree, source, lines)
     problems: list[ConfigProblem] = []
     data = _substitute(tree, (), env, problems, lines)
-    if data is None:
-        data = {}
     if not isinstance(data, dict):
-        raise ConfigError(source, [ConfigProblem("", "the file must be a mapping of sections (key: value)")])
+        raise ConfigError(
+            source, [ConfigProblem("", "the file must be a mapping of sections (key: value)", 1)]
+        )
     _apply_overrides(data, env, problems)
+    return validate_config(data, source, lines, problems)
+
+
+def validate_config(
+    data: Mapping[str, Any],
+    source: str = "<config>",
+    lines: _LineIndex | None = None,
+    problems: list[ConfigProblem] | None = None,
+) -> Config:
+    """Validate plain config data (a parsed file, or one built in code such as the simulator's);
+    raise :class:`ConfigError` with every problem in our words (and its line when ``lines`` know)."""
+    found = list(problems or [])
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_problems_from_validation(exc, lines))
-        raise ConfigError(source, problems) from None
-    if problems:
-        raise ConfigError(source, problems)
+        found.extend(_problems_from_validation(exc, lines or _LineIndex(None)))
+        raise ConfigError(source, found) from None
+    if found:
+        raise ConfigError(source, found)
     return config
+
+
+def _refuse_butler_files(tree: Mapping[Any, Any], source: str, lines: _LineIndex) -> None:
+    """A Butler or Butler SOS file has one top-level key naming the tool; say what to do with it
+    instead of listing every key of it as unknown."""
+    for key, tool in BUTLER_TOP_LEVEL_KEYS.items():
+        if key in tree:
+            message = f"this looks like a {tool} config: run `sensebutler config import`"
+            raise ConfigError(source, [ConfigProblem("", message, lines.line((key,)))])
 
 
 def _parse_yaml(text: str, source: str) -> Any:
@@ -201,7 +230,10 @@ def _apply_overrides(data: dict[str, Any], env: Mapping[str, str], problems: lis
 
 
 def _problems_from_validation(exc: ValidationError, lines: _LineIndex) -> Iterator[ConfigProblem]:
-    for error in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    unions = _union_failures(errors)
+    reported_unions: set[Path_] = set()
+    for error in errors:
         loc: Path_ = tuple(error["loc"])
         kind = error["type"]
         if kind == "required_when_enabled":
@@ -214,79 +246,23 @@ def _problems_from_validation(exc: ValidationError, lines: _LineIndex) -> Iterat
                     f"set {field} or switch the section off with enable: false",
                 )
             continue
-        message, hint = _describe(error, loc)
+        if loc[:-1] in unions:
+            if loc[:-1] not in reported_unions:
+                reported_unions.add(loc[:-1])
+                message = union_message(unions[loc[:-1]], error.get("input"))
+                yield ConfigProblem(_dotted(loc[:-1]), message, lines.line(loc[:-1]))
+            continue
+        message, hint = describe(error, loc, allowed_keys(Config, loc[:-1]))
         yield ConfigProblem(_dotted(loc), message, lines.line(loc), hint)
 
 
-_TYPE_NAMES = {
-    "int_parsing": "an integer",
-    "int_type": "an integer",
-    "int_from_float": "a whole number",
-    "float_parsing": "a number",
-    "float_type": "a number",
-    "bool_parsing": "true or false",
-    "bool_type": "true or false",
-    "string_type": "a string",
-    "dict_type": "a mapping (key: value)",
-    "model_type": "a mapping (key: value)",
-    "model_attributes_type": "a mapping (key: value)",
-    "list_type": "a list",
-}
+def _union_failures(errors: list[Any]) -> dict[Path_, list[str]]:
+    """Locations where a value matched no member of a union such as ``str | int | float | bool``.
 
-
-def _describe(error: Mapping[str, Any], loc: Path_) -> tuple[str, str]:
-    kind = error["type"]
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(sorted(allowed))}"
-        return f"unknown key {loc[-1]!r}", hint
-    if kind == "missing":
-        return "required key is missing", ""
-    if kind in _TYPE_NAMES:
-        return f"expected {_TYPE_NAMES[kind]}, got {value!r}", ""
-    return str(error["msg"]), ""
-
-
-def _allowed_keys(loc: Path_) -> list[str]:
-    """Field names of the model found at ``loc`` in :class:`Config` (empty when unknown)."""
-    annotation: Any = Config
-    for part in loc:
-        model = _model_of(annotation)
-        if isinstance(part, int):
-            annotation = _item_type(annotation)
-            continue
-        if model is None or part not in model.model_fields:
-            if model is not None:
-                annotation = _value_type(annotation)
-                continue
-            return []
-        annotation = model.model_fields[part].annotation
-    model = _model_of(annotation)
-    return list(model.model_fields) if model is not None else []
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    annotation = _unwrap_optional(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _item_type(annotation: Any) -> Any:
-    args = typing.get_args(_unwrap_optional(annotation))
-    return args[0] if args else Any
-
-
-def _value_type(annotation: Any) -> Any:
-    args = typing.get_args(_unwrap_optional(annotation))
-    return args[-1] if args else Any
+    pydantic reports one error per member, at ``<location>.<member>``; they become one problem."""
+    members: dict[Path_, list[str]] = {}
+    for error in errors:
+        loc: Path_ = tuple(error["loc"])
+        if loc and is_union_member_tag(loc[-1]):
+            members.setdefault(loc[:-1], []).append(str(loc[-1]))
+    return {loc: tags for loc, tags in members.items() if len(tags) > 1}

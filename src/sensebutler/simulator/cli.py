@@ -4,6 +4,8 @@
   stdout when every listener is up (URLs, ports, certificate paths, control API; also written to
   ``<state dir>/simulator.json``; with hundreds of extra engines the line is long, read it with a
   large buffer) and stops cleanly with exit code 0 on SIGTERM or SIGINT. Logs go to stderr.
+  ``--write-config FILE`` also writes a sensebutler configuration that monitors the site (before
+  the ready line, which then names it as ``config_file``).
 * ``sensebutler simulator trigger COMMAND ...`` acts on a running simulator (see :mod:`trigger_cli`).
 * ``sensebutler demo`` runs it with background activity and narrates what happens.
 
@@ -18,18 +20,20 @@ import json
 import logging
 import socket
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from sensebutler.config import Config
+from sensebutler.config import Config, ConfigError, validate_config
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import StartupError, install_stop_signals
-from sensebutler.simulator.demo import run_demo
-from sensebutler.simulator.monitoring_config import monitoring_config
+from sensebutler.simulator.demo import ConsoleLogHandler, run_demo
+from sensebutler.simulator.monitoring_config import config_yaml, monitoring_config, site_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.trigger_cli import trigger_app
@@ -38,11 +42,42 @@ from sensebutler.simulator.udp import TargetError, parse_target
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
 DEFAULT_STATE_DIR = Path(".state/simulator")
+#: where Sense's log4net appenders send log, user and task events (Butler SOS's defaults)
+DEFAULT_UDP_PORTS = (9996, 9997, 9998)
 
 log = logging.getLogger("sensebutler.simulator")
 
 
-async def _serve(options: SimulatorOptions) -> None:
+@dataclass(frozen=True)
+class ConfigRequest:
+    """``--write-config FILE`` and what goes into the file besides the site itself."""
+
+    path: Path
+    influxdb_url: str | None = None
+
+
+def write_site_config(request: ConfigRequest, info: SimulatorInfo) -> Path:
+    """Write a configuration that monitors the running site; it is validated first, so what
+    ``config verify`` would refuse is never written."""
+    path = request.path.resolve()
+    data = site_config(info, state_dir=path.parent / "state", influxdb_url=request.influxdb_url)
+    try:
+        validate_config(data, str(path))
+    except ConfigError as exc:  # a bug here, not the user's: say it plainly
+        raise RuntimeError(f"the configuration for this site does not validate: {exc}") from None
+    header = [
+        "sensebutler configuration for the simulated Qlik Sense site started at "
+        f"{datetime.now():%Y-%m-%d %H:%M} (simulator state: {info.state_dir.resolve()}).",
+        f"  sensebutler config verify {path}",
+        f"  sensebutler run --config {path}",
+        "Annotated reference of every key: config/example.yaml.",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config_yaml(data, header), encoding="utf-8")
+    return path
+
+
+async def _serve(options: SimulatorOptions, config_request: ConfigRequest | None = None) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
     simulator = Simulator(options)
@@ -52,7 +87,18 @@ async def _serve(options: SimulatorOptions) -> None:
         await simulator.stop()
         raise
     try:
-        sys.stdout.write(json.dumps(info.as_json(), separators=(",", ":")) + "\n")
+        ready = info.as_json()
+        if config_request is not None:
+            written = write_site_config(config_request, info)
+            ready["config_file"] = str(written)
+            log.info(
+                "wrote a configuration for this site to %s; try: sensebutler config verify %s && "
+                "sensebutler run --config %s",
+                written,
+                written,
+                written,
+            )
+        sys.stdout.write(json.dumps(ready, separators=(",", ":")) + "\n")
         sys.stdout.flush()
         await stop.wait()
         log.info("stopping")
@@ -116,14 +162,16 @@ def build_options(
     )
 
 
-def run_simulator(options: SimulatorOptions, log_level: str = "info") -> None:
+def run_simulator(
+    options: SimulatorOptions, log_level: str = "info", config_request: ConfigRequest | None = None
+) -> None:
     try:
         logging_config = LoggingConfig.model_validate({"level": log_level.lower()})
     except ValueError:
         raise _fail("--log-level must be debug, info, warning or error", EXIT_USAGE) from None
     setup_logging(logging_config)
     try:
-        asyncio.run(_serve(options))
+        asyncio.run(_serve(options, config_request))
     except OSError as exc:
         raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
 
@@ -174,6 +222,18 @@ def simulator_app() -> typer.Typer:
             ),
         ] = False,
         log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+        write_config: Annotated[
+            Path | None,
+            typer.Option(
+                help="Write a sensebutler configuration that monitors this site to FILE (UDP targets "
+                "not given default to 127.0.0.1:9996/9997/9998).",
+                metavar="FILE",
+            ),
+        ] = None,
+        influxdb_url: Annotated[
+            str | None,
+            typer.Option(help="With --write-config: enable InfluxDB 1.x at this URL in the configuration."),
+        ] = None,
     ) -> None:
         """Start the simulator (when no subcommand is given)."""
         if ctx.invoked_subcommand is not None:
@@ -187,6 +247,18 @@ def simulator_app() -> typer.Typer:
             "control": control_port,
         }
         targets = {"log": udp_log_target, "user": udp_user_target, "task": udp_task_target}
+        config_request = None
+        if influxdb_url is not None and write_config is None:
+            raise _fail("--influxdb-url goes with --write-config", EXIT_USAGE)
+        if write_config is not None:
+            if influxdb_url is not None and not influxdb_url.startswith(("http://", "https://")):
+                raise _fail("--influxdb-url must start with http:// or https://", EXIT_USAGE)
+            config_request = ConfigRequest(write_config, influxdb_url)
+            state_dir = state_dir.resolve()  # the file names the certificates by absolute path
+            targets = {
+                name: target or f"127.0.0.1:{port}"
+                for (name, target), port in zip(targets.items(), DEFAULT_UDP_PORTS, strict=True)
+            }
         options = build_options(
             state_dir,
             host,
@@ -199,7 +271,7 @@ def simulator_app() -> typer.Typer:
             extra_engines,
             lenient_certificates=lenient_certificates,
         )
-        run_simulator(options, log_level)
+        run_simulator(options, log_level, config_request)
 
     app.add_typer(trigger_app(), name="trigger")
     return app
@@ -240,25 +312,31 @@ def demo(
         0,
         lenient_certificates=True,
     )
+    console = Console()
     setup_logging(LoggingConfig(level="warning"))
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # log lines go to the console, marked site or sensebutler
+        root.removeHandler(handler)
+    root.addHandler(ConsoleLogHandler(console))
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
-        data["prometheus"] = {"enable": True, "host": "127.0.0.1", "port": 0}
+        data["prometheus"] = {"enable": True, "listener": "metrics"}
+        data["web"] = {"listeners": {"metrics": {"host": "127.0.0.1", "port": 0}}}
         if influxdb_url:
             data["influxdb"] = {"enable": True, "url": influxdb_url}
-        return Config.model_validate(data)
+        return validate_config(data, "the demo's configuration")
 
     async def main() -> None:
         stop = asyncio.Event()
         install_stop_signals(stop)
         if duration > 0:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        await run_demo(options, Console(), stop, service_config=service_config if monitor else None)
+        await run_demo(options, console, stop, service_config=service_config if monitor else None)
 
     try:
         asyncio.run(main())
-    except (OSError, StartupError) as exc:
+    except (OSError, StartupError, ConfigError) as exc:
         raise _fail(f"could not start: {exc}", EXIT_STARTUP) from None
 
 

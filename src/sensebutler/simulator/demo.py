@@ -3,34 +3,69 @@
 It prints where everything is (URLs, certificates, control API, the service's Prometheus endpoint),
 then one line per thing that happens on the site (sessions, app connections, reloads and their
 outcome, warnings and errors), and every ten seconds a table of what the monitoring service
-collected: engine health per node, proxy sessions, log/user/task events, and its sinks' counters.
-QIX performance rows are only counted, they are too many to print.
+collected: engine health per node, proxy sessions, log/user/task events, and what each sink did.
+QIX performance rows are only counted, they are too many to print. Every line says where it comes
+from: ``site`` (the simulated Qlik Sense) or ``sensebutler`` (the monitoring service). Early on the
+demo makes a reload fail, so a failed reload shows within the first minute; on stop it says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from rich.console import Console
 
 from sensebutler import app as service
 from sensebutler.config import Config
 from sensebutler.runtime import Runtime
+from sensebutler.simulator.control import ControlError
 from sensebutler.simulator.demo_view import DemoView
 from sensebutler.simulator.log4net import LogRecord
+from sensebutler.simulator.runs import TaskBusy
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.udp import Datagram
 
 _LEVEL_STYLE = {"WARN": "yellow", "ERROR": "bold red", "FATAL": "bold red"}
 _QUIET_LOGGERS = ("QixPerformance.",)
+#: the first column of every line: where it comes from
+SITE = "site       "
+SERVICE = "sensebutler"
+#: a task of the default scenario that always fails; any task with an app otherwise
+FAILING_TASK = "Manually triggered reload of Test failing reloads"
+#: seconds (at activity rate 1) until the demo makes a reload fail
+FAILED_RELOAD_AFTER_S = 20.0
 _STATE_LINES = (
     "Execution State Change to Triggered",
     "Execution State Change to Started",
     "Execution State Change to AbortInitiated",
     "Execution State Change to Aborted",
 )
+
+
+def say(console: Console, origin: str, text: str, style: str = "") -> None:
+    console.print(f"{origin} {text}", style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+class ConsoleLogHandler(logging.Handler):
+    """Log records on the demo's console, marked with where they come from (the simulator's own
+    loggers are the site's; everything else is sensebutler's)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        origin = SITE if record.name.startswith("sensebutler.simulator") else SERVICE
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        try:
+            text = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        except Exception:  # a bad format string must not end the demo
+            text = f"{when} {record.levelname:<7} {record.name}: {record.msg!r}"
+        say(self.console, origin, text, _LEVEL_STYLE.get(record.levelname[:4], "yellow"))
 
 
 def describe(info: SimulatorInfo) -> list[str]:
@@ -75,13 +110,28 @@ class Narrator:
             text = text.split(" UserAgent:", 1)[0]
         for app_id, name in self.app_names.items():
             text = text.replace(app_id, name)
-        self.console.print(
+        say(
+            self.console,
+            SITE,
             f"{record.time.strftime('%H:%M:%S')} {record.hostname:<12} {record.level:<5} {text}",
-            style=_LEVEL_STYLE.get(record.level, ""),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+            _LEVEL_STYLE.get(record.level, ""),
         )
+
+
+async def fail_a_reload(sim: Simulator, console: Console, after_s: float) -> None:
+    """Start a reload that fails, ``after_s`` into the demo, so a failure shows early."""
+    await asyncio.sleep(after_s)
+    tasks = [task for task in sim.model.tasks.values() if task.name == FAILING_TASK]
+    tasks = tasks or [task for task in sim.model.tasks.values() if task.app is not None]
+    if not tasks:
+        return
+    name = tasks[0].name
+    try:
+        await sim.trigger_reload(name, outcome="failed", duration=2.0)
+    except (ControlError, TaskBusy) as exc:
+        say(console, SITE, f"(the demo could not start {name!r} to show a failed reload: {exc})", "dim")
+        return
+    say(console, SITE, f"(the demo starts {name!r}, which will fail, to show a failed reload)", "dim")
 
 
 async def run_demo(
@@ -91,15 +141,19 @@ async def run_demo(
     *,
     service_config: Callable[[SimulatorInfo], Config] | None = None,
     summary_every_s: float = 10.0,
+    failed_reload_after_s: float | None = None,
 ) -> None:
     """Run the narrated simulator, and the monitoring service when ``service_config`` is given,
-    until ``stop`` is set."""
+    until ``stop`` is set. A reload is made to fail after ``failed_reload_after_s`` (default
+    :data:`FAILED_RELOAD_AFTER_S` divided by the activity rate)."""
+    if failed_reload_after_s is None:
+        failed_reload_after_s = FAILED_RELOAD_AFTER_S / options.activity_rate
     async with Simulator(options) as sim:
         narrator = Narrator(console, {app.id: app.name for app in sim.model.apps.values()})
         sim.udp.observe(narrator)
         for line in describe(sim.info):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-        view = DemoView()
+        view = DemoView(lambda text: say(console, SERVICE, text, "bold"))
         monitoring: asyncio.Task[None] | None = None
         runtime: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
         if service_config is not None:
@@ -116,28 +170,36 @@ async def run_demo(
             for sink in runtime.result().router.sinks:
                 port = getattr(sink, "port", None)
                 if port:
-                    console.print(
-                        f"  sensebutler {sink.name} endpoint: http://127.0.0.1:{port}/metrics",
-                        highlight=False,
-                    )
-        console.print("Press Ctrl+C to stop.\n", markup=False, highlight=False)
+                    say(console, SERVICE, f"{sink.name} endpoint: http://127.0.0.1:{port}/metrics")
+        console.print(
+            f"Lines marked '{SITE.strip()}' come from the simulated Qlik Sense site, lines marked "
+            f"'{SERVICE}' from the monitoring service. Press Ctrl+C to stop.\n",
+            markup=False,
+            highlight=False,
+        )
+        failing = asyncio.create_task(fail_a_reload(sim, console, failed_reload_after_s))
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), summary_every_s)
                 status = sim.status()
-                console.print(
-                    f"-- site: {status['proxy_sessions']} sessions, {status['engine_connections']} app "
+                say(
+                    console,
+                    SITE,
+                    f"-- {status['proxy_sessions']} sessions, {status['engine_connections']} app "
                     f"connections, {len(status['running_tasks'])} tasks running, "
                     f"{narrator.qix_rows} QIX rows, {sum(status['udp']['sent'].values())} datagrams sent",
-                    style="dim",
-                    markup=False,
-                    highlight=False,
-                    soft_wrap=True,
+                    "dim",
                 )
                 if runtime.done():
                     console.print(view.table(runtime.result().router))
         finally:
             stop.set()
+            failing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await failing
             if monitoring is not None:
+                say(console, SERVICE, "stopping: flushing its sinks")
                 await monitoring
+    what = "the simulated site and sensebutler" if service_config is not None else "the simulated site"
+    console.print(f"Stopped: {what} shut down cleanly.", markup=False, highlight=False)

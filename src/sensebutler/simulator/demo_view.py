@@ -1,13 +1,15 @@
 """What the monitoring service collected, as a table on the console (``sensebutler demo``).
 
-A sink like any other: the router hands it every kind, and it keeps the latest health sample per
-server, session counts per virtual proxy, and counts of log, user and task events. ``table()``
-renders it with the delivery counters of the other sinks.
+A sink like any other: the router hands it the kinds it shows, and it keeps the latest health sample
+per server, session counts per virtual proxy, and counts of log, user and task events. ``table()``
+renders it with what every other sink did (delivered, spooled, dropped; events taken by a pull sink)
+and the sinks the demo can switch on.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from rich.table import Table
 
@@ -24,7 +26,9 @@ class DemoView(Sink):
     name = "console"
     kinds = frozenset(KINDS)
 
-    def __init__(self) -> None:
+    def __init__(self, announce: Callable[[str], None] | None = None) -> None:
+        #: told of each failed or aborted reload as sensebutler receives it
+        self.announce = announce
         self.health: dict[str, HealthSample] = {}
         self.sessions: dict[tuple[str, str], int] = {}
         self.failures: Counter[str] = Counter()
@@ -50,9 +54,15 @@ class DemoView(Sink):
         elif isinstance(event, TaskEvent):
             self.tasks[event.event_type] += 1
             self.last_task = f"{event.event_type}: {event.task_name}"
+            if self.announce is not None and event.event_type in ("failed", "aborted"):
+                self.announce(f"received a task event: reload {event.event_type}, {event.task_name!r}")
 
     def table(self, router: Router) -> Table:
-        table = Table(title="What sensebutler collected", title_justify="left", show_lines=False)
+        table = Table(
+            title="sensebutler: what it collected and what its sinks did",
+            title_justify="left",
+            show_lines=False,
+        )
         table.add_column("what", style="bold")
         table.add_column("value", overflow="fold")
         for name, sample in sorted(self.health.items()):
@@ -76,12 +86,34 @@ class DemoView(Sink):
         tasks = ", ".join(f"{t} {n}" for t, n in sorted(self.tasks.items()))
         table.add_row("reload task events", f"{tasks} (last {self.last_task})" if tasks else "-")
         for sink in router.sinks:
-            stats = sink.stats()
-            if stats is not None:
-                dropped = sum(stats.dropped.values())
-                table.add_row(
-                    f"sink {sink.name}",
-                    f"{stats.delivered} delivered, {stats.spool_records} spooled, {dropped} dropped"
-                    + (f" (last error: {stats.last_error})" if stats.last_error else ""),
-                )
+            if sink is not self:
+                table.add_row(f"sink {sink.name}", sink_summary(sink, router))
+        names = {sink.name for sink in router.sinks}
+        for name, how in OFF_SINKS.items():
+            if name not in names:
+                table.add_row(f"sink {name}", f"off ({how})")
         return table
+
+
+#: sinks the demo can add, and how
+OFF_SINKS = {"influxdb": "sensebutler demo --influxdb-url http://127.0.0.1:8086 writes to an InfluxDB 1.x"}
+
+
+def sink_summary(sink: Sink, router: Router) -> str:
+    """What one sink did: push sinks end every record in delivered, spooled or dropped; a pull sink
+    (Prometheus) only keeps the latest values for the next scrape."""
+    stats = sink.stats()
+    if stats is None:
+        taken = sum(router.published[kind] for kind in sink.kinds)
+        port = getattr(sink, "port", None)
+        where = f", served at http://127.0.0.1:{port}/metrics" if port else ""
+        return f"pull: {taken} events taken{where} (nothing to deliver, spool or drop)"
+    dropped = sum(stats.dropped.values())
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.dropped.items()) if n)
+    text = (
+        f"{stats.delivered} delivered, {stats.spooled} spooled ({stats.spool_records} waiting in the "
+        f"spool), {dropped} dropped" + (f" ({reasons})" if reasons else "")
+    )
+    if stats.queued:
+        text += f", {stats.queued} queued"
+    return text + (f"; last error: {stats.last_error}" if stats.last_error else "")
