@@ -34,7 +34,10 @@ class Listener(FeatureSection):
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
     allowed_sources: list[str] = []
     resolve_interval_s: float = Field(default=300, ge=10)
+    #: static tags of this input's events (Butler SOS ``logEvents.tags`` / ``userEvents.tags``)
     tags: dict[str, str] = {}
+    #: static tags of this input's queue metrics (Butler SOS ``udpServerConfig.queueMetrics.influxdb.tags``)
+    queue_tags: dict[str, str] = {}
 
 
 class LogSources(Section):
@@ -74,6 +77,8 @@ class IngestMetrics(FeatureSection):
 
     enable: bool = True
     interval_s: float = Field(default=20.0, ge=1, le=3600)
+    #: static tags of ``event_count`` (Butler SOS ``qlikSenseEvents.eventCount.influxdb.tags``)
+    event_count_tags: dict[str, str] = {}
 
 
 class UdpConfig(Section):
