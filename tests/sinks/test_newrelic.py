@@ -199,7 +199,7 @@ async def test_payloads_go_to_each_kinds_own_accounts_with_their_keys(
         "qs_uaBrowserName": "Chrome",
         "qs_uaBrowserMajorVersion": "120",
         "qs_uaOsName": "Windows",
-        "qs_uaOsVersion": "10",
+        "qs_uaOsVersion": "NT 10.0",
         "team": "bi",
         "qs_env": "dev",
         "sensebutlerVersion": user_item["sensebutlerVersion"],

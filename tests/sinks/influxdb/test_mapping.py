@@ -535,7 +535,7 @@ def test_user_event_field_names_per_version(version: int, names: tuple[str, ...]
         "uaBrowserName": "Chrome",
         "uaBrowserMajorVersion": "120",
         "uaOsName": "Windows",
-        "uaOsVersion": "10",
+        "uaOsVersion": "NT 10.0",
     }
     assert tuple(line.fields) == names
     assert line.fields[names[0]] == '"ACME\\\\jdoe"'

@@ -29,7 +29,7 @@ import orjson
 from sensebutler.events import Event
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
-from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
 from sensebutler.sinks.influxdb.line_protocol import (
     FORMATTERS,
@@ -179,7 +179,9 @@ _LOG_TAGS = {
 }
 #: string fields Butler SOS always wrote, per source
 _LOG_FIELDS = {
-    "engine": ("message", "exception_message", "command", "result_code", "origin", "context", "session_id"),
+    # Butler SOS's engine writer names proxy-style fields too, but engine events have none, so
+    # nothing is written for them
+    "engine": ("message", "session_id"),
     "proxy": ("message", "exception_message", "command", "result_code", "origin", "context"),
     "repository": ("message", "exception_message", "command", "result_code", "origin", "context"),
     "scheduler": ("message", "exception_message", "app_name", "app_id", "execution_id"),
@@ -205,8 +207,7 @@ def _raw_names(cls: type[Event], *leave_out: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("time_ns", *leave_out))
 
 
-_LOG_RAW = _raw_names(LogEvent, "categories")
-_QIX_RAW = _raw_names(QixPerfEvent)
+_QIX_RAW = _raw_names(QixPerfEvent, "categories")
 
 #: UDP input drop reasons → Butler SOS's queue-metric field names (others: messages_dropped_<reason>)
 _DROP_FIELDS = {
@@ -540,8 +541,8 @@ class InfluxMapping:
         tags = dict(self.options.event_count_tags)
         tags["event_type"] = event.event_type
         tags["source"] = event.source
-        tags["host"] = event.host
-        tags["subsystem"] = event.subsystem
+        tags["host"] = event.host or "Unknown"  # Butler SOS's word for a missing value
+        tags["subsystem"] = event.subsystem or "Unknown"
         return [Point("event_count", tags, {"counter": event.counter}, event.time_ns)]
 
     def _rejected_event_count(self, event: RejectedEventCount) -> list[Point]:
@@ -604,14 +605,16 @@ class InfluxMapping:
         if event.log_row >= 0:
             fields["log_row"] = event.log_row
         if self.options.raw_event:
-            raw: dict[str, Any] = {name: getattr(event, name) for name in _LOG_RAW}
-            raw["source"] = tags["source"]
+            raw: dict[str, Any] = {"source": tags["source"]}
+            raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
             raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
         return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
 
     def _qix_perf(self, event: QixPerfEvent) -> list[Point]:
         tags: dict[str, str] = dict(self.options.log_event_tags)
+        if event.categories:
+            tags.update(event.categories)
         tags["host"] = event.host
         tags["level"] = event.level
         tags["source"] = QIX_SOURCE_TAG
@@ -643,6 +646,8 @@ class InfluxMapping:
         if self.options.raw_event:
             raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
             raw["source"] = QIX_SOURCE_TAG
+            if event.categories:
+                raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
         return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
 
