@@ -102,7 +102,10 @@ def _errno_name(causes: list[BaseException]) -> str:
         number = getattr(cause, "errno", None)
         if isinstance(cause, OSError) and isinstance(number, int) and number in errno.errorcode:
             return errno.errorcode[number]
-    if any(isinstance(c, (httpcore.ReadError, httpcore.RemoteProtocolError, ConnectionResetError)) for c in causes):
+    if any(
+        isinstance(c, (httpcore.ReadError, httpcore.RemoteProtocolError, ConnectionResetError))
+        for c in causes
+    ):
         return "ECONNRESET"
     return ""
 

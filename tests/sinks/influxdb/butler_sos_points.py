@@ -24,8 +24,7 @@ BUTLER_SOS_V1_LINES = (
     "user_session_summary,host=qs1,user_session_virtual_proxy=/,user_session_host=qs1:4243 "
     'session_count=2i,session_user_id_list="A\\\\b"',
     'user_session_list,host=qs1,user_session_virtual_proxy=/ session_user_id_list="A\\\\b"',
-    "user_session_details,host=qs1,user_session_id=s1 "
-    'session_id="s1",user_directory="A",user_id="b"',
+    'user_session_details,host=qs1,user_session_id=s1 session_id="s1",user_directory="A",user_id="b"',
     "butlersos_memory_usage,butler_sos_instance=DEV,version=15.0.1 "
     "heap_used=48.31,heap_total=70.5,external=4.12,process_memory=152.77",
     # UDP events (declared types)

@@ -15,9 +15,9 @@ import httpx
 
 from sensebutler.config import Config
 from sensebutler.events import Event
+from sensebutler.simulator.send_udp import send_async
 from sensebutler.sinks.influxdb import InfluxSink
 from sensebutler.sinks.influxdb.schema import FIELDS, VERSIONS, output_type
-from sensebutler.simulator.send_udp import send_async
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, unique_name
 from tests.integration.test_end_to_end import eventually, running
@@ -156,7 +156,10 @@ def udp_config(tmp_path: Path, influxd: InfluxdServer, db: str, ports: tuple[int
                     "categorise": {"enable": True},
                     "engine_performance_monitor": {
                         "enable": True,
-                        "track_rejected_events": {"enable": True, "tags": [{"name": "qs_env", "value": "test"}]},
+                        "track_rejected_events": {
+                            "enable": True,
+                            "tags": [{"name": "qs_env", "value": "test"}],
+                        },
                         "monitor_filter": {"all_apps": {"enable": True}},
                     },
                 },
@@ -193,12 +196,16 @@ async def test_udp_inputs_write_into_a_butler_sos_database_without_a_type_confli
         await eventually(lambda: written("event_count", "qs_env = 'test'"), what=f"event counts {stats}")
         await eventually(lambda: written("log_events_queue", "qs_env = 'test'"), what="log queue metrics")
         await eventually(lambda: written("user_events_queue", "host != ''"), what="user queue metrics")
-        await eventually(lambda: written("log_event", "source = 'qseow-qix-perf' AND log_row > 0"), what="qix")
+        await eventually(
+            lambda: written("log_event", "source = 'qseow-qix-perf' AND log_row > 0"), what="qix"
+        )
         await eventually(lambda: written("user_events", "uaBrowserName != ''"), what="user events")
         await eventually(lambda: stats.delivered >= 20 and stats.queued == 0, what="deliveries")
         assert not stats.dropped, f"points dropped: {stats}"
     # QIX performance points carry the default category, as Butler SOS's
-    assert influxd.query(db, "SELECT * FROM log_event WHERE source = 'qseow-qix-perf' AND qs_log_category = 'unknown'")
+    assert influxd.query(
+        db, "SELECT * FROM log_event WHERE source = 'qseow-qix-perf' AND qs_log_category = 'unknown'"
+    )
     stored = field_types(influxd, db)
     assert stored[("event_count", "counter")] == "float"
     assert stored[("log_events_queue", "queue_size")] == "float"

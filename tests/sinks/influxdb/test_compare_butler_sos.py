@@ -71,12 +71,18 @@ SESSION = (
     "Start session for user 'ACME\\jdoe'"
 )
 
-S, I, F = "string", "integer", "float"
+S, INT, F = "string", "integer", "float"
 UNKNOWN = ("qs_log_category", "unknown")
 
 
 def log_common(parts: list[str]) -> dict[str, str]:
-    return {"host": parts[5], "level": parts[4], "source": parts[0].strip("/"), "log_row": parts[1], "subsystem": parts[6]}
+    return {
+        "host": parts[5],
+        "level": parts[4],
+        "source": parts[0].strip("/"),
+        "log_row": parts[1],
+        "subsystem": parts[6],
+    }
 
 
 def butler_sos_engine() -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
@@ -117,13 +123,13 @@ def butler_sos_qix() -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
     for name, index in (("process_time", 16), ("work_time", 17), ("lock_time", 18)):
         fields[name] = (F, float(p[index]))
     fields |= {"validate_time": (F, float(p[19])), "traverse_time": (F, float(p[20]))}
-    fields |= {"handle": (I, int(p[21])), "net_ram": (I, int(p[23])), "peak_ram": (I, int(p[24]))}
+    fields |= {"handle": (INT, int(p[21])), "net_ram": (INT, int(p[23])), "peak_ram": (INT, int(p[24]))}
     return tags, fields
 
 
-def butler_sos_user(datagram: str, app: tuple[str, str] | None, ua: dict[str, str]) -> tuple[
-    dict[str, str], dict[str, tuple[str, Any]]
-]:
+def butler_sos_user(
+    datagram: str, app: tuple[str, str] | None, ua: dict[str, str]
+) -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
     p = datagram.split(";", 7)
     tags = {"host": p[1], "event_action": p[2], "userFull": f"{p[3]}\\{p[4]}", "userDirectory": p[3]}
     tags |= {"userId": p[4], "origin": p[5], **ua}
@@ -164,15 +170,18 @@ class Capture(Sink):
         self.events.append(event)
 
 
-def ours(handler_type: type[LogEventsHandler] | type[UserEventsHandler], datagram: str) -> tuple[
-    dict[str, str], dict[str, tuple[str, Any]]
-]:
+def ours(
+    handler_type: type[LogEventsHandler] | type[UserEventsHandler], datagram: str
+) -> tuple[dict[str, str], dict[str, tuple[str, Any]]]:
     config = Config.model_validate(
         {
             "udp": {
                 "log_events": {
                     "categorise": {"enable": True},
-                    "engine_performance_monitor": {"enable": True, "monitor_filter": {"all_apps": {"enable": True}}},
+                    "engine_performance_monitor": {
+                        "enable": True,
+                        "monitor_filter": {"all_apps": {"enable": True}},
+                    },
                 }
             }
         }
@@ -189,7 +198,7 @@ def ours(handler_type: type[LogEventsHandler] | type[UserEventsHandler], datagra
         if text.startswith('"'):
             fields[name] = (S, text[1:-1].replace('\\"', '"').replace("\\\\", "\\"))
         elif text.endswith("i"):
-            fields[name] = (I, int(text[:-1]))
+            fields[name] = (INT, int(text[:-1]))
         else:
             fields[name] = (F, float(text))
     return line.tags, fields
@@ -212,7 +221,7 @@ def assert_same_but_documented(
     assert our_tags == expected_tags
     for name, value in moved.items():  # the same value, as a field (log_row as an integer)
         if name == "log_row":
-            assert our_fields.pop("log_row") == (I, int(value))
+            assert our_fields.pop("log_row") == (INT, int(value))
         else:
             assert our_fields.pop(name, (S, value)) == (S, value)
     assert our_fields == fields
@@ -222,8 +231,12 @@ def assert_same_but_documented(
 
 @pytest.mark.parametrize(
     ("datagram", "expected"),
-    [(ENGINE, butler_sos_engine), (PROXY, lambda: butler_sos_generic(PROXY))]
-    + [(REPOSITORY, lambda: butler_sos_generic(REPOSITORY)), (SCHEDULER, butler_sos_scheduler)],
+    [
+        (ENGINE, butler_sos_engine),
+        (PROXY, lambda: butler_sos_generic(PROXY)),
+        (REPOSITORY, lambda: butler_sos_generic(REPOSITORY)),
+        (SCHEDULER, butler_sos_scheduler),
+    ],
     ids=["engine", "proxy", "repository", "scheduler"],
 )
 def test_log_event_points(datagram: str, expected: Any) -> None:
@@ -235,7 +248,12 @@ def test_qix_performance_point() -> None:
 
 
 def test_user_event_points() -> None:
-    ua = {"uaBrowserName": "Chrome", "uaBrowserMajorVersion": "120", "uaOsName": "Windows", "uaOsVersion": "NT 10.0"}
+    ua = {
+        "uaBrowserName": "Chrome",
+        "uaBrowserMajorVersion": "120",
+        "uaOsName": "Windows",
+        "uaOsVersion": "NT 10.0",
+    }
     app = ("7d5f6e2a-1111-2222-3333-444444444444", "<unknown app name>")
     connection = ours(UserEventsHandler, CONNECTION)
     assert_same_but_documented(butler_sos_user(CONNECTION, app, ua), connection, {}, "user_events")

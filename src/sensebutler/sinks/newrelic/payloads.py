@@ -204,7 +204,9 @@ class Payloads:
             "timestamp": _ms(e),
             "qs_log_source": LOG_SOURCE_NAMES[e.source],
         }
-        item.update((attribute, getattr(e, field)) for attribute, field in _LOG_ATTRIBUTES_BY_SOURCE[e.source])
+        item.update(
+            (attribute, getattr(e, field)) for attribute, field in _LOG_ATTRIBUTES_BY_SOURCE[e.source]
+        )
         item.update(e.categories)
         item.update(self.log_tags)
         item.update(self.static)

@@ -23,8 +23,6 @@ from functools import partial
 from typing import Literal
 
 from sensebutler.events.udp import LogEvent, QixPerfEvent
-
-Categories = tuple[tuple[str, str], ...]
 from sensebutler.sources.udp.malformed import MalformedDatagram, MalformedReason
 from sensebutler.sources.udp.sanitise import (
     MAX_LONG,
@@ -42,6 +40,8 @@ from sensebutler.sources.udp.sanitise import (
     split_user,
 )
 from sensebutler.sources.udp.timestamps import instant_ns, is_local_timestamp
+
+Categories = tuple[tuple[str, str], ...]
 
 ENGINE_FIELDS = 19
 PROXY_FIELDS = 16
@@ -185,9 +185,7 @@ def _scheduler(parts: list[str], data: bytes, received_ns: int) -> LogEvent:
     )
 
 
-def _qix_perf(
-    parts: list[str], data: bytes, received_ns: int, categories: Categories = ()
-) -> QixPerfEvent:
+def _qix_perf(parts: list[str], data: bytes, received_ns: int, categories: Categories = ()) -> QixPerfEvent:
     count = len(parts)
     if count != QIX_PERF_FIELDS:
         raise MalformedDatagram(MalformedReason.FIELD_COUNT, data, f"qix-perf: {count} != {QIX_PERF_FIELDS}")

@@ -153,7 +153,11 @@ _BROWSERS: tuple[tuple[Test, str, Version], ...] = (
     (_has("sleipnir"), "Sleipnir", _version_then_token("sleipnir")),
     (_has("k-meleon"), "K-Meleon", _version_then_token("k-meleon")),
     (_has("micromessenger"), "WeChat", _token("micromessenger")),
-    (_has("qqbrowserlite"), "QQ Browser Lite", _either(_first(rf"(?:qqbrowserlite|qqbrowser)/{_NUMBER}"), _common)),
+    (
+        _has("qqbrowserlite"),
+        "QQ Browser Lite",
+        _either(_first(rf"(?:qqbrowserlite|qqbrowser)/{_NUMBER}"), _common),
+    ),
     (_has("qqbrowser"), "QQ Browser", _either(_first(rf"(?:qqbrowserlite|qqbrowser)/{_NUMBER}"), _common)),
     (_has("msie|trident"), "Internet Explorer", _first(rf"(?:msie |rv:){_NUMBER}")),
     (_has(r"\sedg/"), "Microsoft Edge", _first(rf"\sedg/{_NUMBER}")),
