@@ -108,6 +108,8 @@ async def test_without_client_certificate_every_poll_fails_with_tls_error(
     assert all(f.target == "health" for f in failed)
     node = simulator.info.nodes[0]
     assert any(f.url == f"https://localhost:{node.engine_port}/engine/healthcheck" for f in failed)
+    assert any(f.address == f"localhost:{node.engine_port}" for f in failed)  # Butler SOS's host tag
+    assert {(f.error_code, f.timeout_ms) for f in failed} == {("ECONNRESET", 5000)}
     assert all(counters[f"health:{n.name}"].failures == 1 for n in simulator.model.nodes)
 
 

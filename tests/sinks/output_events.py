@@ -107,7 +107,7 @@ def user_event(command: str = "Open connection", **overrides: Any) -> UserEvent:
         "ua_browser_version": "120.0",
         "ua_browser_major": "120",
         "ua_os_name": "Windows",
-        "ua_os_version": "10",
+        "ua_os_version": "NT 10.0",
     }
     values.update(overrides)
     return UserEvent(**values)

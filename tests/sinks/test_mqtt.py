@@ -178,7 +178,7 @@ async def test_every_topic_with_butler_sos_payloads(
         "uaBrowserName": "Chrome",
         "uaBrowserMajorVersion": "120",
         "uaOsName": "Windows",
-        "uaOsVersion": "10",
+        "uaOsVersion": "NT 10.0",
     }
     assert [json.loads(p) for p in topics[f"{prefix}/userevent"]] == [user_payload]
     assert [json.loads(p) for p in topics[f"{prefix}/userevent/connection/open"]] == [user_payload]

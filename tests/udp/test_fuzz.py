@@ -63,11 +63,7 @@ def assert_clean(event: Event) -> None:
             assert not CONTROL.search(value), field.name
             assert len(value) <= 1000, field.name
             if field.name in GUID_FIELDS:
-                assert (
-                    value == ""
-                    or (value == "0" and field.name == "proxy_session_id")
-                    or GUID.fullmatch(value)
-                )
+                assert value == "" or GUID.fullmatch(value)
         elif isinstance(value, float):
             assert value == -1.0 or 0.0 <= value < float("inf"), field.name
 

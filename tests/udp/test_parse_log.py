@@ -62,7 +62,7 @@ def test_qix_perf_fixture() -> None:
         "/qseow-qix-perf/;1;20211109T153726.028+0200;2021-11-09 15:37:26,028;WARN;host1;sub1;user1;0;"
         f"dir1;uid1;ts1;{G};uuid4;{G};method1;100;100;100;100;100;1;obj1;100;100;type1"
     )
-    assert e.proxy_session_id == "0"
+    assert e.proxy_session_id == ""  # "0" (engine-internal) is no session id, as in Butler SOS
     assert e.event_activity_source == "non-user"
     assert e.session_id == G
     assert e.app_id == ""  # "uuid4" is no GUID

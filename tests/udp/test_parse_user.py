@@ -67,7 +67,7 @@ def test_connection_with_quoted_user_agent_and_semicolons_in_message() -> None:
         "120",
         "120.0.6099.130",
     )
-    assert (e.ua_os_name, e.ua_os_version) == ("Windows", "10")
+    assert (e.ua_os_name, e.ua_os_version) == ("Windows", "NT 10.0")
 
 
 def test_firefox_on_macos() -> None:
@@ -76,7 +76,7 @@ def test_firefox_on_macos() -> None:
         f"Start session for user 'D\\u' UserAgent: {FIREFOX_MAC}"
     )
     assert (e.ua_browser_name, e.ua_browser_major) == ("Firefox", "121")
-    assert (e.ua_os_name, e.ua_os_version) == ("Mac OS X", "10.15")
+    assert (e.ua_os_name, e.ua_os_version) == ("macOS", "10.15")
     assert e.app_id == ""
 
 

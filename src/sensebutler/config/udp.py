@@ -43,7 +43,10 @@ class UdpInputSection(FeatureSection):
     #: source addresses or host names allowed to send; empty = anyone (names re-resolved periodically)
     allowed_sources: list[str] = []
     resolve_interval_s: float = Field(default=300, ge=10)
+    #: static tags of this input's events (Butler SOS ``logEvents.tags`` / ``userEvents.tags``)
     tags: dict[str, str] = {}
+    #: static tags of this input's queue metrics (Butler SOS ``udpServerConfig.queueMetrics.influxdb.tags``)
+    queue_tags: dict[str, str] = {}
 
 
 class LogSources(Section):
@@ -83,6 +86,8 @@ class IngestMetricsSection(FeatureSection):
 
     enable: bool = True
     interval_s: float = Field(default=20.0, ge=1, le=3600)
+    #: static tags of ``event_count`` (Butler SOS ``qlikSenseEvents.eventCount.influxdb.tags``)
+    event_count_tags: dict[str, str] = {}
 
 
 class UdpConfig(Section):

@@ -94,6 +94,12 @@ class PollFailed(Event):
     virtual_proxy: str = ""
     http_status: int | None = None
     duration_ms: float = 0.0
+    #: ``host:port`` polled (Butler SOS's ``host`` tag of ``butler_sos_errors``)
+    address: str = ""
+    #: the socket layer's error code when there is one (``ECONNREFUSED``, ``ECONNRESET``, ``ETIMEDOUT``)
+    error_code: str = ""
+    #: the poll's timeout, milliseconds
+    timeout_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,41 @@ class LogEvent(Event):
     categories: tuple[tuple[str, str], ...] = ()
 
 
+_COMMON = ("log_row", "ts_iso", "ts_local", "level", "host", "subsystem", "windows_user")
+_USER = ("user_directory", "user_id", "user_full")
+_GENERIC = (*_COMMON, "message", "exception_message", *_USER, "command", "result_code", "origin", "context")
+#: the fields each source's datagram carries, in Butler SOS's order: its parsed log event object has
+#: exactly these keys, so its MQTT payloads and New Relic attributes have them and no others
+SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
+    "engine": (
+        *_COMMON,
+        "message",
+        "proxy_session_id",
+        *_USER,
+        "engine_ts",
+        "process_id",
+        "engine_exe_version",
+        "server_started",
+        "entry_type",
+        "session_id",
+        "app_id",
+    ),
+    "proxy": _GENERIC,
+    "repository": _GENERIC,
+    "scheduler": (
+        *_COMMON,
+        "message",
+        "exception_message",
+        *_USER,
+        "task_name",
+        "app_name",
+        "task_id",
+        "app_id",
+        "execution_id",
+    ),
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QixPerfEvent(Event):
     """One QIX engine request with its timings (``/qseow-qix-perf/``)."""
@@ -73,7 +108,8 @@ class QixPerfEvent(Event):
     host: str = ""
     subsystem: str = ""
     windows_user: str = ""
-    #: a GUID, ``"0"`` for engine-internal activity (e.g. scheduled reloads), or ``""``
+    #: a GUID or ``""`` (engine-internal activity, e.g. scheduled reloads, sends ``0``: see
+    #: ``event_activity_source``)
     proxy_session_id: str = ""
     user_directory: str = ""
     user_id: str = ""
@@ -98,6 +134,9 @@ class QixPerfEvent(Event):
     peak_ram: int = -1
     object_type: str = ""
     event_activity_source: Literal["user", "non-user"] = "user"
+    #: ``(name, value)`` pairs from categorisation (its default categories: rules match messages,
+    #: which QIX events do not have); they become tags
+    categories: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +213,7 @@ class EngineReloadFailedEvent(Event):
 
 
 __all__ = [
+    "SOURCE_FIELDS",
     "EngineReloadFailedEvent",
     "LogEvent",
     "LogSource",

@@ -8,6 +8,7 @@ non-success status), ``bad_response`` (not the JSON shape the endpoint documents
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 from typing import Literal
@@ -31,7 +32,14 @@ class QlikError(Exception):
     """A Qlik Sense call that did not produce the expected answer."""
 
     def __init__(
-        self, category: Category, host: str, endpoint: str, detail: str, *, status: int | None = None
+        self,
+        category: Category,
+        host: str,
+        endpoint: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str = "",
     ) -> None:
         super().__init__(f"{endpoint} on {host}: {detail} ({category})")
         self.category: Category = category
@@ -39,6 +47,8 @@ class QlikError(Exception):
         self.endpoint = endpoint
         self.detail = detail
         self.status = status
+        #: the socket error's name as Node.js reports it (``ECONNRESET``, ``ECONNREFUSED``, ...), or ""
+        self.code = code
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -60,29 +70,46 @@ def transport_error(
     that refusal after the handshake, typically as a reset).
     """
     if isinstance(exc, (httpcore.TimeoutException, TimeoutError)):
-        return QlikError("timeout", host, endpoint, f"no answer within {timeout_s:g} s")
+        # ECONNABORTED: what Node's axios reports for its own request timeout
+        return QlikError("timeout", host, endpoint, f"no answer within {timeout_s:g} s", code="ECONNABORTED")
     causes = _causes(exc)
     tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
     if tls is not None:
         # verify_message says why a certificate was refused ("Hostname mismatch, certificate is not
         # valid for 'x'"); reason is only OpenSSL's code (CERTIFICATE_VERIFY_FAILED)
         reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or str(tls)
-        return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}")
+        code = f"ERR_SSL_{tls.reason}" if getattr(tls, "reason", None) else ""
+        return QlikError("tls_error", host, endpoint, f"TLS failed: {reason}", code=code)
     if fresh_tls and isinstance(exc, (httpcore.ReadError, httpcore.RemoteProtocolError, httpcore.WriteError)):
         return QlikError(
             "tls_error",
             host,
             endpoint,
             "connection closed right after the TLS handshake (client certificate refused?)",
+            code="ECONNRESET",
         )
     if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return QlikError("connection_refused", host, endpoint, "connection refused")
+        return QlikError("connection_refused", host, endpoint, "connection refused", code="ECONNREFUSED")
     if any(isinstance(c, socket.gaierror) for c in causes):
-        return QlikError("dns_error", host, endpoint, "host name does not resolve")
+        return QlikError("dns_error", host, endpoint, "host name does not resolve", code="ENOTFOUND")
     if any(isinstance(c, UnicodeError) for c in causes):
-        return QlikError("dns_error", host, endpoint, "not a valid host name")
+        return QlikError("dns_error", host, endpoint, "not a valid host name", code="ENOTFOUND")
     detail = str(exc) or type(exc).__name__
-    return QlikError("connection_error", host, endpoint, detail)
+    return QlikError("connection_error", host, endpoint, detail, code=_errno_name(causes))
+
+
+def _errno_name(causes: list[BaseException]) -> str:
+    """``ECONNRESET`` etc. from the first OS error in the chain; a closed stream counts as a reset."""
+    for cause in causes:
+        number = getattr(cause, "errno", None)
+        if isinstance(cause, OSError) and isinstance(number, int) and number in errno.errorcode:
+            return errno.errorcode[number]
+    if any(
+        isinstance(c, (httpcore.ReadError, httpcore.RemoteProtocolError, ConnectionResetError))
+        for c in causes
+    ):
+        return "ECONNRESET"
+    return ""
 
 
 def status_error(status: int, host: str, endpoint: str, body: bytes) -> QlikError:

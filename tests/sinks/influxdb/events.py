@@ -95,6 +95,9 @@ def poll_failed(ref: ServerRef, **overrides: Any) -> PollFailed:
         "message": "no answer within 5 s",
         "url": "https://qs-central:4747/engine/healthcheck",
         "duration_ms": 5001.5,
+        "address": "qs-central:4747",
+        "error_code": "ECONNABORTED",
+        "timeout_ms": 5000,
     }
     values.update(overrides)
     return PollFailed(**values)

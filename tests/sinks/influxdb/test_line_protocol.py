@@ -88,7 +88,8 @@ def test_empty_tags_and_fields_are_left_out_and_a_point_without_fields_is_no_lin
 @pytest.mark.parametrize(
     ("value", "kind", "text"),
     [
-        (12.6, "int", "13i"),
+        (12.6, "int", "12i"),
+        (-0.5, "int", "-1i"),
         (7, "uint", "7u"),
         (7, "float", "7"),
         (0.1, "float", "0.1"),

@@ -241,14 +241,34 @@ def test_excluded_only_sessions_give_no_details() -> None:
 def test_poll_failure_is_a_butler_sos_error_point() -> None:
     (line,) = parse_records(mapping().encode(poll_failed(REF)))
     assert line.measurement == "butler_sos_errors"
-    assert line.tags == {**SERVER_TAGS, "error_type": "HEALTH_API", "module": "HEALTH_METRICS"}
+    # Butler SOS: the host tag is the polled host:port; its v1 writer writes numbers as floats
+    host = {"host": "qs-central:4747"}
+    assert line.tags == {**SERVER_TAGS, **host, "error_type": "HEALTH_API", "module": "HEALTH_METRICS"}
     assert line.fields == {
         "error_category": '"timeout"',
+        "error_code": '"ECONNABORTED"',
         "error_message": '"no answer within 5 s"',
-        "error_count": "1i",
+        "error_count": "1",
         "duration_ms": "5001.5",
         "request_url": '"https://qs-central:4747/engine/healthcheck"',
+        "request_timeout_ms": "5000",
     }
+
+
+@pytest.mark.parametrize(("version", "suffix"), [(2, "i"), (3, "i")])
+def test_poll_failure_counts_are_integers_in_v2_and_v3(version: int, suffix: str) -> None:
+    (line,) = parse_records(mapping(version).encode(poll_failed(REF, http_status=503)))
+    assert line.fields["error_count"] == f"1{suffix}"
+    assert line.fields["http_status"] == f"503{suffix}"
+    assert line.fields["request_timeout_ms"] == f"5000{suffix}"
+
+
+def test_a_refused_tls_handshake_is_connection_reset_and_app_name_errors_keep_the_qrs_host() -> None:
+    event = poll_failed(REF, target="app_names", category="tls_error", error_code="ECONNRESET")
+    (line,) = parse_records(mapping().encode(event))
+    assert line.fields["error_category"] == '"connection_reset"'
+    assert line.tags["host"] == "qs-central"
+    assert line.tags["env"] == "prod"  # the server's own tags
 
 
 @pytest.mark.parametrize(
@@ -341,14 +361,14 @@ def test_rejected_event_count_says_whether_the_app_name_was_known() -> None:
         "app_name": "Sales",
         "app_name_set": "true",
     }
-    assert line.fields == {"counter": "5i", "process_time": "123.25"}
+    assert line.fields == {"counter": "5", "process_time": "123.25"}  # v1: a float, as Butler SOS
     (unnamed,) = parse_records(mapping(1).encode(rejected_event_count(app_name="")))
     assert "app_name" not in unnamed.tags
     assert unnamed.tags["app_name_set"] == "false"
 
 
 def test_udp_queue_metrics_use_butler_sos_names_plus_our_drop_reasons() -> None:
-    (line,) = parse_records(mapping(1).encode(udp_queue()))
+    (line,) = parse_records(mapping(2).encode(udp_queue()))
     assert line.measurement == "log_events_queue"
     assert line.tags == {"queue_type": "log_events", "host": "sensebutler-host"}
     assert line.fields == {
@@ -372,8 +392,31 @@ def test_udp_queue_metrics_use_butler_sos_names_plus_our_drop_reasons() -> None:
         "rate_limit_current": "3000i",
         "backpressure_active": "1i",
     }
-    (user,) = parse_records(mapping(1).encode(udp_queue(queue_type="user_events", backpressure_active=False)))
+    (user,) = parse_records(mapping(2).encode(udp_queue(queue_type="user_events", backpressure_active=False)))
     assert (user.measurement, user.fields["backpressure_active"]) == ("user_events_queue", "0i")
+
+
+def test_v1_writes_butler_sos_queue_counters_as_floats_and_our_own_as_integers() -> None:
+    (line,) = parse_records(mapping(1).encode(udp_queue()))
+    assert (line.fields["queue_size"], line.fields["backpressure_active"]) == ("50", "1")
+    assert (line.fields["messages_malformed"], line.fields["kernel_drops"]) == ("4i", "7i")
+
+
+def test_ingest_reports_carry_their_configured_static_tags() -> None:
+    influx = mapping(
+        1,
+        event_count_tags={"qs_env": "prod", "source": "ignored"},
+        rejected_event_tags={"qs_env": "perf"},
+        queue_tags={"log_events": {"qs_env": "queue"}},
+    )
+    (count,) = parse_records(influx.encode(event_count()))
+    assert (count.tags["qs_env"], count.tags["source"]) == ("prod", "qseow-engine")  # the event's own wins
+    (rejected,) = parse_records(influx.encode(rejected_event_count()))
+    assert rejected.tags["qs_env"] == "perf"
+    (queue,) = parse_records(influx.encode(udp_queue()))
+    assert queue.tags["qs_env"] == "queue"
+    (user_queue,) = parse_records(influx.encode(udp_queue(queue_type="user_events")))
+    assert "qs_env" not in user_queue.tags
 
 
 # -- UDP events --------------------------------------------------------------------------------------------
@@ -492,7 +535,7 @@ def test_user_event_field_names_per_version(version: int, names: tuple[str, ...]
         "uaBrowserName": "Chrome",
         "uaBrowserMajorVersion": "120",
         "uaOsName": "Windows",
-        "uaOsVersion": "10",
+        "uaOsVersion": "NT 10.0",
     }
     assert tuple(line.fields) == names
     assert line.fields[names[0]] == '"ACME\\\\jdoe"'

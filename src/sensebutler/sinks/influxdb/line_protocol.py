@@ -91,7 +91,8 @@ def _integer(value: FieldValue) -> int | None:
         return value
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return round(value) if isinstance(value, float) else int(value)
+    # floored, as Butler SOS's InfluxDB clients write a decimal into an integer field (95.7 → 95)
+    return math.floor(value) if isinstance(value, float) else int(value)
 
 
 def format_int(value: FieldValue) -> str | None:

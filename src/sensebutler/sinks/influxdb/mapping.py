@@ -29,7 +29,7 @@ import orjson
 from sensebutler.events import Event
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
-from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
 from sensebutler.sinks.influxdb.line_protocol import (
     FORMATTERS,
@@ -84,6 +84,10 @@ class MappingOptions:
     instance: str = ""
     log_event_tags: Mapping[str, str] = field(default_factory=dict)
     user_event_tags: Mapping[str, str] = field(default_factory=dict)
+    #: static tags of ``event_count``, ``rejected_event_count`` and the queue measurements (by queue type)
+    event_count_tags: Mapping[str, str] = field(default_factory=dict)
+    rejected_event_tags: Mapping[str, str] = field(default_factory=dict)
+    queue_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: write ``raw_event`` (the whole parsed event as JSON) with every log event
     raw_event: bool = False
     #: this sink's own name: its ``sensebutler_sink`` row also reports ``values_clamped``
@@ -175,7 +179,9 @@ _LOG_TAGS = {
 }
 #: string fields Butler SOS always wrote, per source
 _LOG_FIELDS = {
-    "engine": ("message", "exception_message", "command", "result_code", "origin", "context", "session_id"),
+    # Butler SOS's engine writer names proxy-style fields too, but engine events have none, so
+    # nothing is written for them
+    "engine": ("message", "session_id"),
     "proxy": ("message", "exception_message", "command", "result_code", "origin", "context"),
     "repository": ("message", "exception_message", "command", "result_code", "origin", "context"),
     "scheduler": ("message", "exception_message", "app_name", "app_id", "execution_id"),
@@ -201,8 +207,7 @@ def _raw_names(cls: type[Event], *leave_out: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("time_ns", *leave_out))
 
 
-_LOG_RAW = _raw_names(LogEvent, "categories")
-_QIX_RAW = _raw_names(QixPerfEvent)
+_QIX_RAW = _raw_names(QixPerfEvent, "categories")
 
 #: UDP input drop reasons → Butler SOS's queue-metric field names (others: messages_dropped_<reason>)
 _DROP_FIELDS = {
@@ -213,8 +218,18 @@ _DROP_FIELDS = {
 
 _ERROR_TYPES = {"health": "HEALTH_API", "sessions": "PROXY_API", "app_names": "APP_NAMES_EXTRACT"}
 _ERROR_MODULES = {"health": "HEALTH_METRICS", "sessions": "PROXY_SESSIONS", "app_names": "APP_NAMES"}
-_ERROR_CATEGORIES = {"tls_error": "certificate_error"}
+_ERROR_CATEGORIES = {"tls_error": "certificate_error", "dns_error": "host_not_found"}
+_CODE_CATEGORIES = {"ECONNRESET": "connection_reset", "ECONNREFUSED": "connection_refused"}
 _STATUS_CATEGORIES = {401: "auth_error", 403: "auth_error", 404: "not_found", 429: "rate_limited"}
+
+
+def error_category(event: PollFailed) -> str:
+    """Butler SOS's ``error_category`` for a failed poll: by status, then socket error code, then ours."""
+    if event.http_status in _STATUS_CATEGORIES:
+        return _STATUS_CATEGORIES[event.http_status]
+    if event.error_code in _CODE_CATEGORIES:
+        return _CODE_CATEGORIES[event.error_code]
+    return _ERROR_CATEGORIES.get(event.category, event.category)
 
 
 class InfluxMapping:
@@ -453,19 +468,22 @@ class InfluxMapping:
             "module": _ERROR_MODULES.get(event.target, event.target.upper()),
             "virtual_proxy": event.virtual_proxy,
         }
-        category = _ERROR_CATEGORIES.get(event.category, event.category)
-        if event.http_status in _STATUS_CATEGORIES:
-            category = _STATUS_CATEGORIES[event.http_status]
+        if event.address and event.target != "app_names":
+            tags["host"] = event.address  # Butler SOS: the polled host:port (the QRS host alone)
         fields: dict[str, FieldValue] = {
-            "error_category": category,
+            "error_category": error_category(event),
             "error_message": event.message,
             "error_count": 1,
             "duration_ms": event.duration_ms,
         }
+        if event.error_code:
+            fields["error_code"] = event.error_code
         if event.url:
             fields["request_url"] = event.url
         if event.http_status is not None:
             fields["http_status"] = event.http_status
+        if event.timeout_ms is not None:
+            fields["request_timeout_ms"] = event.timeout_ms
         return [Point("butler_sos_errors", tags, fields, event.time_ns)]
 
     def _self(self, event: SelfMetrics) -> list[Point]:
@@ -520,12 +538,18 @@ class InfluxMapping:
 
     # -- UDP ingest reports -------------------------------------------------------------------------
     def _event_count(self, event: EventCount) -> list[Point]:
-        tags = {"event_type": event.event_type, "source": event.source, "host": event.host}
-        tags["subsystem"] = event.subsystem
+        tags = dict(self.options.event_count_tags)
+        tags["event_type"] = event.event_type
+        tags["source"] = event.source
+        tags["host"] = event.host or "Unknown"  # Butler SOS's word for a missing value
+        tags["subsystem"] = event.subsystem or "Unknown"
         return [Point("event_count", tags, {"counter": event.counter}, event.time_ns)]
 
     def _rejected_event_count(self, event: RejectedEventCount) -> list[Point]:
-        tags = {"source": event.source, "app_id": event.app_id, "method": event.method}
+        tags = dict(self.options.rejected_event_tags)
+        tags["source"] = event.source
+        tags["app_id"] = event.app_id
+        tags["method"] = event.method
         tags["object_type"] = event.object_type
         tags["app_name"] = event.app_name
         tags["app_name_set"] = "true" if event.app_name else "false"
@@ -554,7 +578,9 @@ class InfluxMapping:
         fields["processing_time_max_ms"] = event.processing_time_max_ms
         fields["rate_limit_current"] = event.rate_limit_current
         fields["backpressure_active"] = int(event.backpressure_active)
-        tags = {"queue_type": event.queue_type, "host": event.host}
+        tags = dict(self.options.queue_tags.get(event.queue_type, {}))
+        tags["queue_type"] = event.queue_type
+        tags["host"] = event.host
         return [Point(f"{event.queue_type}_queue", tags, fields, event.time_ns)]
 
     # -- UDP events ----------------------------------------------------------------------------------
@@ -579,14 +605,16 @@ class InfluxMapping:
         if event.log_row >= 0:
             fields["log_row"] = event.log_row
         if self.options.raw_event:
-            raw: dict[str, Any] = {name: getattr(event, name) for name in _LOG_RAW}
-            raw["source"] = tags["source"]
+            raw: dict[str, Any] = {"source": tags["source"]}
+            raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
             raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
         return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
 
     def _qix_perf(self, event: QixPerfEvent) -> list[Point]:
         tags: dict[str, str] = dict(self.options.log_event_tags)
+        if event.categories:
+            tags.update(event.categories)
         tags["host"] = event.host
         tags["level"] = event.level
         tags["source"] = QIX_SOURCE_TAG
@@ -618,6 +646,8 @@ class InfluxMapping:
         if self.options.raw_event:
             raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
             raw["source"] = QIX_SOURCE_TAG
+            if event.categories:
+                raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
         return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
 

@@ -44,29 +44,32 @@ _INT = _f("int")
 _FLOAT = _f("float")
 _COUNTER_V2_UINT = _f("int", v2="uint")
 _MB_V1_INT = _f("float", v1="int")
+#: Butler SOS's v1 writer declares no schema for these measurements, and its client then writes
+#: every number as a float; its v2/v3 writers write integers
+_INT_V1_FLOAT = _f("int", v1="float")
 
 
 #: the queue metrics of each UDP input (measurements ``<queue_type>_queue``); further
 #: ``messages_dropped_<reason>`` fields are added per drop reason (integers)
 _QUEUE_FIELDS: dict[str, FieldDef] = {
-    "queue_size": _INT,
-    "queue_max_size": _INT,
+    "queue_size": _INT_V1_FLOAT,
+    "queue_max_size": _INT_V1_FLOAT,
     "queue_utilization_pct": _FLOAT,
-    "messages_received": _INT,
-    "messages_queued": _INT,
-    "messages_processed": _INT,
-    "messages_failed": _INT,
-    "messages_dropped_total": _INT,
-    "messages_dropped_rate_limit": _INT,
-    "messages_dropped_queue_full": _INT,
-    "messages_dropped_size": _INT,
+    "messages_received": _INT_V1_FLOAT,
+    "messages_queued": _INT_V1_FLOAT,
+    "messages_processed": _INT_V1_FLOAT,
+    "messages_failed": _INT_V1_FLOAT,
+    "messages_dropped_total": _INT_V1_FLOAT,
+    "messages_dropped_rate_limit": _INT_V1_FLOAT,
+    "messages_dropped_queue_full": _INT_V1_FLOAT,
+    "messages_dropped_size": _INT_V1_FLOAT,
     "messages_malformed": _INT,
     "kernel_drops": _INT,
     "processing_time_avg_ms": _FLOAT,
     "processing_time_p95_ms": _FLOAT,
     "processing_time_max_ms": _FLOAT,
-    "rate_limit_current": _INT,
-    "backpressure_active": _INT,
+    "rate_limit_current": _INT_V1_FLOAT,
+    "backpressure_active": _INT_V1_FLOAT,
 }
 
 #: measurement → canonical field name → definition
@@ -130,14 +133,16 @@ FIELDS: dict[str, dict[str, FieldDef]] = {
     },
     "butler_sos_errors": {
         "error_category": _STRING,
+        "error_code": _STRING,
         "error_message": _STRING,
-        "error_count": _INT,
+        "error_count": _INT_V1_FLOAT,
         "request_url": _STRING,
-        "http_status": _INT,
+        "http_status": _INT_V1_FLOAT,
+        "request_timeout_ms": _INT_V1_FLOAT,
         "duration_ms": _FLOAT,
     },
-    "event_count": {"counter": _INT},
-    "rejected_event_count": {"counter": _INT, "process_time": _FLOAT},
+    "event_count": {"counter": _INT_V1_FLOAT},
+    "rejected_event_count": {"counter": _INT_V1_FLOAT, "process_time": _FLOAT},
     **{f"{queue}_queue": _QUEUE_FIELDS for queue in ("log_events", "user_events", "task_events")},
     "log_event": {
         "message": _STRING,

@@ -61,6 +61,16 @@ def mapping_options(runtime: Runtime) -> MappingOptions:
         instance=section.instance_tag,
         log_event_tags=dict(config.udp.log_events.tags),
         user_event_tags=dict(config.udp.user_events.tags),
+        event_count_tags=dict(config.udp.metrics.event_count_tags),
+        rejected_event_tags={
+            tag.name: tag.value
+            for tag in config.udp.log_events.engine_performance_monitor.track_rejected_events.tags
+        },
+        queue_tags={
+            "log_events": dict(config.udp.log_events.queue_tags),
+            "user_events": dict(config.udp.user_events.queue_tags),
+            "task_events": dict(config.udp.task_events.queue_tags),
+        },
         raw_event=section.raw_event,
         sink_name=SINK_NAME,
     )

@@ -9,52 +9,15 @@ import orjson
 
 from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
-from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.sinks.mqtt.config import MqttSection, MqttTopic
 from sensebutler.sinks.mqtt.records import Message, topic_level
 
-#: Butler SOS's ``source`` value and the other fields of its parsed log event objects, per source
 _COMMON = ("log_row", "ts_iso", "ts_local", "level", "host", "subsystem", "windows_user")
 _USER = ("user_directory", "user_id", "user_full")
+#: Butler SOS's ``source`` value and the other fields of its parsed log event objects, per source
 LOG_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "engine": (
-        "qseow-engine",
-        (
-            *_COMMON,
-            "message",
-            "proxy_session_id",
-            *_USER,
-            "engine_ts",
-            "process_id",
-            "engine_exe_version",
-            "server_started",
-            "entry_type",
-            "session_id",
-            "app_id",
-        ),
-    ),
-    "proxy": (
-        "qseow-proxy",
-        (*_COMMON, "message", "exception_message", *_USER, "command", "result_code", "origin", "context"),
-    ),
-    "repository": (
-        "qseow-repository",
-        (*_COMMON, "message", "exception_message", *_USER, "command", "result_code", "origin", "context"),
-    ),
-    "scheduler": (
-        "qseow-scheduler",
-        (
-            *_COMMON,
-            "message",
-            "exception_message",
-            *_USER,
-            "task_name",
-            "app_name",
-            "task_id",
-            "app_id",
-            "execution_id",
-        ),
-    ),
+    source: (f"qseow-{source}", fields) for source, fields in SOURCE_FIELDS.items()
 }
 QIX_PERF_FIELDS = (
     *_COMMON,
@@ -172,9 +135,9 @@ class TopicMap:
     def _log(self, e: LogEvent | QixPerfEvent) -> Iterator[Message]:
         if isinstance(e, LogEvent):
             source, fields = LOG_FIELDS[e.source]
-            categories = [{"name": name, "value": value} for name, value in e.categories]
         else:
-            source, fields, categories = "qseow-qix-perf", QIX_PERF_FIELDS, []
+            source, fields = "qseow-qix-perf", QIX_PERF_FIELDS
+        categories = [{"name": name, "value": value} for name, value in e.categories]
         document: dict[str, object] = {"source": source}
         document.update((name, getattr(e, name)) for name in fields)
         document["category"] = categories

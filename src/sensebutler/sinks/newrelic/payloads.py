@@ -13,7 +13,7 @@ from typing import Any, Literal
 from sensebutler import __version__
 from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics, ServerRef
-from sensebutler.events.udp import LogEvent, UserEvent
+from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, UserEvent
 from sensebutler.sinks.newrelic.config import NewRelicSection
 
 Api = Literal["metric", "event"]
@@ -88,6 +88,14 @@ LOG_ATTRIBUTES = (
     ("qs_entry_type", "entry_type"),
     ("qs_session_id", "session_id"),
 )
+
+
+#: per source, only the attributes of fields its datagrams carry (Butler SOS posts no others: an
+#: NRQL ``qs_command IS NULL`` must stay true for engine events)
+_LOG_ATTRIBUTES_BY_SOURCE = {
+    source: tuple((attribute, field) for attribute, field in LOG_ATTRIBUTES if field in fields)
+    for source, fields in SOURCE_FIELDS.items()
+}
 
 
 def scramble(text: str) -> str:
@@ -196,7 +204,9 @@ class Payloads:
             "timestamp": _ms(e),
             "qs_log_source": LOG_SOURCE_NAMES[e.source],
         }
-        item.update((attribute, getattr(e, field)) for attribute, field in LOG_ATTRIBUTES)
+        item.update(
+            (attribute, getattr(e, field)) for attribute, field in _LOG_ATTRIBUTES_BY_SOURCE[e.source]
+        )
         item.update(e.categories)
         item.update(self.log_tags)
         item.update(self.static)

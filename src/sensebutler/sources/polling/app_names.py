@@ -10,6 +10,7 @@ from sensebutler.events.polled import ServerRef
 from sensebutler.qlik.qrs import QrsClient
 from sensebutler.services.app_names import AppNames
 from sensebutler.sources.polling.schedule import PollJob
+from sensebutler.sources.polling.servers import server_ref
 
 
 class AppNamePoller(PollJob):
@@ -19,8 +20,9 @@ class AppNamePoller(PollJob):
         self.qrs = qrs
         self.names = names
         host = config.qrs.host
-        server_name = next((s.name for s in config.servers if s.host.lower() == host.lower()), host)
-        self.server = ServerRef(name=server_name, host=host)
+        # the QRS host's entry in qlik.servers, so its failures carry that server's name and tags
+        known = next((s for s in config.servers if s.host.lower() == host.lower()), None)
+        self.server = server_ref(known) if known is not None else ServerRef(name=host, host=host)
         self.target = "app_names"
         self.address = qrs.base.removeprefix("https://")
         self.path = "/qrs/app"

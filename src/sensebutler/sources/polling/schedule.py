@@ -60,6 +60,9 @@ class PollJob(ABC):
             virtual_proxy=self.virtual_proxy,
             http_status=error.status if error is not None else None,
             duration_ms=duration_ms,
+            address=self.address,
+            error_code=error.code if error is not None else "",
+            timeout_ms=round(self.timeout_s * 1000),
         )
 
 

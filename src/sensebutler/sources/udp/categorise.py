@@ -102,6 +102,15 @@ class Categoriser:
         self._rules = tuple(_Rule.compile(rule) for rule in config.rules)
         self._default = _pairs(config.rule_default.category) if config.rule_default.enable else ()
 
+    @property
+    def qix_categories(self) -> Categories:
+        """What a QIX performance event gets: the default categories when categorisation is on.
+
+        Rules match on the message, which QIX events do not have. (Butler SOS runs its rules on the
+        missing message too: a rule for the QIX events' level then fails and the event is lost.)
+        """
+        return self._default if self._enabled else ()
+
     def categorise(self, event: LogEvent) -> Categories | Literal[Verdict.DROP]:
         """The event's categories, or :data:`DROP`. Disabled categorisation gives no categories."""
         if not self._enabled:

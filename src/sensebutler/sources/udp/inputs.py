@@ -33,6 +33,9 @@ from sensebutler.sources.udp.qix_filter import QixPerfFilter
 
 log = logging.getLogger(__name__)
 
+#: a user event's ``appName`` when the app is not (yet) in the app list, as Butler SOS writes it
+UNKNOWN_APP_NAME = "<unknown app name>"
+
 #: (event_type, source, host, subsystem) → count since the last report
 EventCounts = Counter[tuple[str, str, str, str]]
 #: (app_id, app_name, method, object_type) → [count, summed process time]
@@ -97,27 +100,32 @@ class LogEventsHandler(InputHandler):
         self.categoriser = Categoriser(settings.categorise)
         monitor = settings.engine_performance_monitor
         self.qix_filter = QixPerfFilter(monitor)
+        self.qix_monitor = monitor.enable
         self.qix_app_names = monitor.app_name_lookup.enable
-        self.track_rejected = monitor.track_rejected_events.enable
+        self.track_rejected = monitor.enable and monitor.track_rejected_events.enable
         self.rejected: RejectedCounts = {}
+        self.qix_categories = self.categoriser.qix_categories
 
     def parse(self, data: bytes, received_ns: int) -> Event:
-        return parse_log_datagram(data, received_ns)
+        return parse_log_datagram(data, received_ns, self.qix_categories)
 
     def accept(self, event: Event) -> bool:
         if isinstance(event, QixPerfEvent):
-            self.event_counts[("log", "qseow-qix-perf", event.host, event.subsystem)] += 1
-            if not self.sources.qix_perf:
-                return self.drop("source_disabled")
+            counted = ("log", "qseow-qix-perf", event.host, event.subsystem)
+            if not self.sources.qix_perf or not self.qix_monitor:
+                self.event_counts[counted] += 1
+                return self.drop("source_disabled" if not self.sources.qix_perf else "qix_filtered")
             if self.qix_app_names and event.app_id:
                 settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
             if not self.qix_filter.accepts(event):
+                # not in event_count: Butler SOS counts only the QIX events its filters keep
                 if self.track_rejected:
                     key = (event.app_id, event.app_name, event.method, event.object_type)
                     entry = self.rejected.setdefault(key, [0, 0.0])
                     entry[0] += 1
                     entry[1] += max(event.process_time, 0.0)
                 return self.drop("qix_filtered")
+            self.event_counts[counted] += 1
             return True
         assert isinstance(event, LogEvent)
         self.event_counts[("log", f"qseow-{event.source}", event.host, event.subsystem)] += 1
@@ -151,7 +159,7 @@ class UserEventsHandler(InputHandler):
         if (event.user_directory.lower(), event.user_id.lower()) in self.excluded:
             return self.drop("excluded_user")
         if event.app_id:
-            settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
+            settle(event, app_name=self.runtime.app_names.name(event.app_id) or UNKNOWN_APP_NAME)
         return True
 
 

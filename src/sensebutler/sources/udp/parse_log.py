@@ -41,6 +41,8 @@ from sensebutler.sources.udp.sanitise import (
 )
 from sensebutler.sources.udp.timestamps import instant_ns, is_local_timestamp
 
+Categories = tuple[tuple[str, str], ...]
+
 ENGINE_FIELDS = 19
 PROXY_FIELDS = 16
 SCHEDULER_FIELDS = 18
@@ -183,7 +185,7 @@ def _scheduler(parts: list[str], data: bytes, received_ns: int) -> LogEvent:
     )
 
 
-def _qix_perf(parts: list[str], data: bytes, received_ns: int) -> QixPerfEvent:
+def _qix_perf(parts: list[str], data: bytes, received_ns: int, categories: Categories = ()) -> QixPerfEvent:
     count = len(parts)
     if count != QIX_PERF_FIELDS:
         raise MalformedDatagram(MalformedReason.FIELD_COUNT, data, f"qix-perf: {count} != {QIX_PERF_FIELDS}")
@@ -202,7 +204,7 @@ def _qix_perf(parts: list[str], data: bytes, received_ns: int) -> QixPerfEvent:
         host=host,
         subsystem=subsystem,
         windows_user=windows_user,
-        proxy_session_id="0" if internal else guid_or_empty(raw_session),
+        proxy_session_id="" if internal else guid_or_empty(raw_session),
         user_directory=directory,
         user_id=user_id,
         user_full=join_user(directory, user_id),
@@ -222,6 +224,7 @@ def _qix_perf(parts: list[str], data: bytes, received_ns: int) -> QixPerfEvent:
         peak_ram=non_negative_int(parts[24], -1),
         object_type=parts[25][:MAX_NAME],
         event_activity_source="non-user" if internal else "user",
+        categories=categories,
     )
 
 
@@ -235,12 +238,19 @@ _HANDLERS: dict[str, _Handler] = {
 }
 
 
-def parse_log_datagram(data: bytes, received_ns: int) -> LogEvent | QixPerfEvent:
-    """One log-event datagram → event; anything else raises :class:`MalformedDatagram`."""
+def parse_log_datagram(
+    data: bytes, received_ns: int, qix_categories: Categories = ()
+) -> LogEvent | QixPerfEvent:
+    """One log-event datagram → event; anything else raises :class:`MalformedDatagram`.
+
+    ``qix_categories``: what categorisation gives a QIX performance event (its default categories).
+    """
     parts = decode(data).split(";")
     handler = _HANDLERS.get(parts[0]) or _HANDLERS.get(parts[0].strip().lower())
     if handler is None:
         raise MalformedDatagram(MalformedReason.UNKNOWN_TYPE, data, "not a log-event type")
+    if handler is _qix_perf:
+        return _qix_perf(parts, data, received_ns, qix_categories)
     return handler(parts, data, received_ns)
 
 
