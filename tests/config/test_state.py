@@ -14,7 +14,7 @@ def problems(text: str) -> list[str]:
 
 
 def test_sqlite_is_the_default_and_needs_nothing() -> None:
-    config = parse_config("", "empty.yaml", {})
+    config = parse_config("{}", "empty.yaml", {})
     assert config.state.backend == "sqlite"
     assert config.state.redis_prefix == "sensebutler:"
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core.core_schema import ErrorType
 
 Loc = tuple[str | int, ...]
 
@@ -91,6 +92,9 @@ def _plural(count: Any, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+_PYDANTIC_ERROR_TYPES = frozenset(typing.get_args(ErrorType))
+
+
 def describe(error: Mapping[str, Any], loc: Loc, allowed_keys: list[str]) -> tuple[str, str]:
     """(message, hint) for one pydantic error at ``loc``; ``allowed_keys`` are the keys valid where
     an unknown key was found."""
@@ -133,6 +137,8 @@ def describe(error: Mapping[str, Any], loc: Loc, allowed_keys: list[str]) -> tup
         return f"expected {_PATTERN_NAMES.get(pattern, f'text matching {pattern}')}, got {shown(value)}", ""
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"]), ""
+    if kind not in _PYDANTIC_ERROR_TYPES:  # our own PydanticCustomError: its text is ours already
+        return str(error.get("msg", "invalid value")), ""
     return _reworded(str(error.get("msg", "invalid value")), value), ""
 
 
