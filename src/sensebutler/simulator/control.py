@@ -164,6 +164,15 @@ class SiteControl:
         """The execution result of a started task once it has finished (and its datagrams are sent)."""
         return await self.runner.wait(session_id, timeout)
 
+    def set_app_reload_failing(self, app: str, failing: bool = True) -> None:
+        """Make reloads of ``app`` (GUID or name) through the engine API fail, or succeed again."""
+        found = self.model.apps.get(app.lower())
+        if found is None:
+            found = next((candidate for candidate in self.model.apps.values() if candidate.name == app), None)
+        if found is None:
+            raise ControlError(f"unknown app {app!r}")
+        found.reload_fails = failing
+
     # -- services and engines ----------------------------------------------------------------------------
 
     def _log_unreachable(self, node: ServerNode, service: NodeService) -> None:
