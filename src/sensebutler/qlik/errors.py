@@ -3,7 +3,9 @@
 Categories are a small fixed set so they can label metrics: ``timeout``, ``connection_refused``,
 ``connection_error`` (reset, unreachable), ``dns_error``, ``tls_error`` (handshake failed or the
 server refused our client certificate), ``http_4xx``, ``http_5xx``, ``http_status`` (any other
-non-success status), ``bad_response`` (not the JSON shape the endpoint documents).
+non-success status), ``bad_response`` (not the JSON shape the endpoint documents), and for the QIX
+websocket ``not_found`` (the engine has no such app or object) and ``engine_error`` (any other
+JSON-RPC error the engine answered; ``QlikError.code`` holds its code).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ Category = Literal[
     "http_5xx",
     "http_status",
     "bad_response",
+    "not_found",
+    "engine_error",
 ]
 
 
@@ -31,7 +35,14 @@ class QlikError(Exception):
     """A Qlik Sense call that did not produce the expected answer."""
 
     def __init__(
-        self, category: Category, host: str, endpoint: str, detail: str, *, status: int | None = None
+        self,
+        category: Category,
+        host: str,
+        endpoint: str,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: int | None = None,
     ) -> None:
         super().__init__(f"{endpoint} on {host}: {detail} ({category})")
         self.category: Category = category
@@ -39,6 +50,8 @@ class QlikError(Exception):
         self.endpoint = endpoint
         self.detail = detail
         self.status = status
+        #: the engine's error code (QIX ``error.code``), when the engine answered with an error
+        self.code = code
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

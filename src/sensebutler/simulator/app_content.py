@@ -162,7 +162,9 @@ class _ContentBuilder:
         for index in range(rng.randint(1, 2)):
             self.bookmark(f"Bookmark {index + 1}", fields)
         if rng.random() < 0.5:
-            self.story("Story of " + self.app_name, [obj.id for obj in self.objects.values() if obj.type == "sheet"])
+            self.story(
+                "Story of " + self.app_name, [obj.id for obj in self.objects.values() if obj.type == "sheet"]
+            )
         return AppContent(
             script=self.script(tables), objects=self.objects, tables=tables, connections=[connection]
         )
@@ -209,8 +211,14 @@ class _ContentBuilder:
             chart = self.chart(self.rng.choice(CHART_TYPES), fields, parent=sheet_id)
             sheet.children.append(chart.id)
             sheet.properties["cells"].append(
-                {"name": chart.id, "type": chart.type, "col": (index % 2) * 12, "row": (index // 2) * 6,
-                 "colspan": 12, "rowspan": 6}
+                {
+                    "name": chart.id,
+                    "type": chart.type,
+                    "col": (index % 2) * 12,
+                    "row": (index // 2) * 6,
+                    "colspan": 12,
+                    "rowspan": 6,
+                }
             )
 
     def chart(self, chart_type: str, fields: list[str], parent: str | None) -> QixObject:

@@ -30,7 +30,9 @@ HISTORY = 500
 
 
 class AppReloader:
-    def __init__(self, site: Site, log_root: Path, rng: random.Random, duration: float = DEFAULT_DURATION) -> None:
+    def __init__(
+        self, site: Site, log_root: Path, rng: random.Random, duration: float = DEFAULT_DURATION
+    ) -> None:
         self.site = site
         self.log_root = log_root
         self.rng = rng

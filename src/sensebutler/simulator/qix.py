@@ -9,7 +9,7 @@ Requests are ``{"jsonrpc": "2.0", "id": n, "handle": h, "method": "...", "params
 handle -1 is the Global object, ``OpenDoc`` returns the app's handle, ``GetObject`` & co. return
 handles of objects. Results and errors are as the engine gives them::
 
-    {"jsonrpc": "2.0", "id": 1, "result": {"qReturn": {"qType": "Doc", "qHandle": 1, "qGenericId": "<app id>"}}}
+    {"jsonrpc": "2.0", "id": 1, "result": {"qReturn": {"qType": "Doc", "qHandle": 1, "qGenericId": "<id>"}}}
     {"jsonrpc": "2.0", "id": 1, "error": {"code": 1003, "parameter": "<app id>", "message": "App not found"}}
 
 Error codes are the engine's (``LOCERR_*``): 1002 app already open (in this session), 1003 app not
@@ -204,13 +204,16 @@ class QixSession:
         self.next_handle = 1
         self.app: App | None = None
         self.doc_handle = 0
+        self.session_objects: dict[str, QixObject] = {}
         self.connection_id = guid(engine.reloader.rng)
         self.methods: dict[str, dict[str, _MethodSpec]] = self._method_table()
 
     # -- the loop --------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self._send({"jsonrpc": "2.0", "method": "OnConnected", "params": {"qSessionState": "SESSION_CREATED"}})
+        await self._send(
+            {"jsonrpc": "2.0", "method": "OnConnected", "params": {"qSessionState": "SESSION_CREATED"}}
+        )
         while True:
             try:
                 message = await self.websocket.receive()
@@ -242,18 +245,18 @@ class QixSession:
         if not isinstance(request, dict):
             return self._error(None, QixFault(INVALID_REQUEST, "Invalid Request", "expected a JSON object"))
         request_id = request.get("id")
-        if request_id is not None and (
-            isinstance(request_id, bool) or not isinstance(request_id, int | str)
-        ):
-            return self._error(None, QixFault(INVALID_REQUEST, "Invalid Request", "id must be a number or a string"))
+        if request_id is not None and (isinstance(request_id, bool) or not isinstance(request_id, int | str)):
+            return self._error(
+                None, QixFault(INVALID_REQUEST, "Invalid Request", "id must be a number or a string")
+            )
         try:
             result = await self._dispatch(request)
         except QixFault as fault:
             return None if request_id is None else self._error(request_id, fault)
         except Exception:
             log.exception("simulator QIX: %s failed", request.get("method"))
-            fault = QixFault(INTERNAL_ERROR, "Internal error", str(request.get("method")))
-            return None if request_id is None else self._error(request_id, fault)
+            internal = QixFault(INTERNAL_ERROR, "Internal error", str(request.get("method")))
+            return None if request_id is None else self._error(request_id, internal)
         if request_id is None:
             return None
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
@@ -292,13 +295,17 @@ class QixSession:
         )
         return {
             "Global": table(
-                ("OpenDoc", self.open_doc, (
-                    Param("qDocName", str),
-                    Param("qUserName", str, ""),
-                    Param("qPassword", str, ""),
-                    Param("qSerial", str, ""),
-                    Param("qNoData", bool, False),
-                )),
+                (
+                    "OpenDoc",
+                    self.open_doc,
+                    (
+                        Param("qDocName", str),
+                        Param("qUserName", str, ""),
+                        Param("qPassword", str, ""),
+                        Param("qSerial", str, ""),
+                        Param("qNoData", bool, False),
+                    ),
+                ),
                 ("GetActiveDoc", self.get_active_doc, ()),
                 ("GetDocList", self.get_doc_list, ()),
                 ("EngineVersion", self.engine_version, ()),
@@ -317,13 +324,18 @@ class QixSession:
                 ("GetVariableById", self.get_library("variable"), (Param("qId", str),)),
                 ("GetBookmark", self.get_library("bookmark"), (Param("qId", str),)),
                 ("GetConnections", self.connections, ()),
-                ("GetFieldList", self.field_list, ()),
+                ("CreateSessionObject", self.create_session_object, (Param("qProp", dict),)),
+                ("DestroySessionObject", self.destroy_session_object, (Param("qId", str),)),
                 ("GetLineage", self.lineage, ()),
-                ("DoReload", self.do_reload, (
-                    Param("qMode", int, 0),
-                    Param("qPartial", bool, False),
-                    Param("qDebug", bool, False),
-                )),
+                (
+                    "DoReload",
+                    self.do_reload,
+                    (
+                        Param("qMode", int, 0),
+                        Param("qPartial", bool, False),
+                        Param("qDebug", bool, False),
+                    ),
+                ),
                 ("DoReloadEx", self.do_reload_ex, (Param("qParams", dict, None),)),
                 ("DoSave", self.do_save, (Param("qFileName", str, ""),)),
             ),
@@ -370,7 +382,16 @@ class QixSession:
             "modifiedDate": qrs_time(app.modified),
             "published": app.published,
             "publishTime": qrs_time(app.publish_time),
-            "privileges": ["read", "update", "delete", "reload", "export", "exportdata", "publish", "change_owner"],
+            "privileges": [
+                "read",
+                "update",
+                "delete",
+                "reload",
+                "export",
+                "exportdata",
+                "publish",
+                "change_owner",
+            ],
             "description": app.description,
             "qStaticByteSize": app.file_size,
             "dynamicColor": "",
@@ -483,7 +504,9 @@ class QixSession:
         handle = self.object_handles.get(obj.id)
         if handle is None:
             handle = self.object_handles[obj.id] = self._new_handle(_Handle(q_type, obj))
-        return {"qReturn": {"qType": q_type, "qHandle": handle, "qGenericType": obj.type, "qGenericId": obj.id}}
+        return {
+            "qReturn": {"qType": q_type, "qHandle": handle, "qGenericType": obj.type, "qGenericId": obj.id}
+        }
 
     async def get_object(self, target: _Handle, object_id: str) -> Json:
         obj = content_of(self.site, self._open_app()).objects.get(object_id)
@@ -503,8 +526,76 @@ class QixSession:
     async def connections(self, target: _Handle) -> Json:
         return {"qConnections": content_of(self.site, self._open_app()).connections}
 
-    async def field_list(self, target: _Handle) -> Json:
-        return {"qFieldList": {"qItems": field_list(content_of(self.site, self._open_app()))}}
+    async def create_session_object(self, target: _Handle, properties: Json) -> Json:
+        """A session object; its layout evaluates the list definitions an app dump uses
+        (``qAppObjectListDef``, ``qDimensionListDef``, ``qMeasureListDef``, ``qBookmarkListDef``,
+        ``qVariableListDef``, ``qFieldListDef``); other definitions are kept as plain properties."""
+        self._open_app()
+        info = properties.get("qInfo")
+        info = dict(info) if isinstance(info, dict) else {}
+        object_id = info.get("qId") if isinstance(info.get("qId"), str) and info.get("qId") else None
+        object_id = object_id or guid(self.engine.reloader.rng)
+        q_type = str(info["qType"]) if isinstance(info.get("qType"), str) else "session"
+        obj = QixObject(
+            id=object_id, type=q_type, properties={**properties, "qInfo": {"qId": object_id, "qType": q_type}}
+        )
+        self.session_objects[object_id] = obj
+        self.object_handles.pop(object_id, None)
+        return self._object_return(obj, "GenericObject")
+
+    async def destroy_session_object(self, target: _Handle, object_id: str) -> Json:
+        obj = self.session_objects.pop(object_id, None)
+        handle = self.object_handles.pop(object_id, None)
+        if handle is not None:
+            self.handles.pop(handle, None)
+        return {"qSuccess": obj is not None}
+
+    def _session_layout(self, obj: QixObject) -> Json:
+        content = content_of(self.site, self._open_app())
+        props = obj.properties
+        layout: Json = {"qInfo": props["qInfo"], "qMeta": {}, "qSelectionInfo": {}}
+
+        def items(kind: str) -> list[Json]:
+            found = [o for o in content.objects.values() if o.type == kind]
+            return [
+                {
+                    "qInfo": {"qId": o.id, "qType": o.type},
+                    "qMeta": o.properties.get("qMetaDef", {}),
+                    "qData": {},
+                }
+                for o in found
+            ]
+
+        lists = {
+            "qDimensionListDef": ("qDimensionList", "dimension"),
+            "qMeasureListDef": ("qMeasureList", "measure"),
+            "qBookmarkListDef": ("qBookmarkList", "bookmark"),
+        }
+        for key, value in props.items():
+            if key == "qAppObjectListDef" and isinstance(value, dict):
+                layout["qAppObjectList"] = {"qItems": items(str(value.get("qType", "")))}
+            elif key in lists:
+                name, kind = lists[key]
+                layout[name] = {"qItems": items(kind)}
+            elif key == "qVariableListDef":
+                layout["qVariableList"] = {
+                    "qItems": [
+                        {
+                            "qName": o.properties["qName"],
+                            "qDefinition": o.properties["qDefinition"],
+                            "qInfo": {"qId": o.id, "qType": o.type},
+                            "qIsScriptCreated": o.script_created,
+                            "qData": {},
+                        }
+                        for o in content.objects.values()
+                        if o.type == "variable"
+                    ]
+                }
+            elif key == "qFieldListDef":
+                layout["qFieldList"] = {"qItems": field_list(content)}
+            elif not key.endswith("Def"):
+                layout[key] = value
+        return layout
 
     async def lineage(self, target: _Handle) -> Json:
         content = content_of(self.site, self._open_app())
@@ -519,7 +610,9 @@ class QixSession:
         app = self._open_app()
         if mode not in (0, 1, 2):
             raise QixFault(INVALID_PARAMS, "Invalid Params", "qMode must be 0, 1 or 2")
-        result = await self.engine.reloader.reload(app, self.engine.node, user=self.user, partial=partial, mode=mode)
+        result = await self.engine.reloader.reload(
+            app, self.engine.node, user=self.user, partial=partial, mode=mode
+        )
         return result.success, result.script_log_file
 
     async def do_reload(self, target: _Handle, mode: int, partial: bool, debug: bool) -> Json:
@@ -530,9 +623,13 @@ class QixSession:
         options = params or {}
         mode, partial = options.get("qMode", 0), options.get("qPartial", False)
         if isinstance(mode, bool) or not isinstance(mode, int) or not isinstance(partial, bool):
-            raise QixFault(INVALID_PARAMS, "Invalid Params", "qParams: qMode must be an integer, qPartial a boolean")
+            raise QixFault(
+                INVALID_PARAMS, "Invalid Params", "qParams: qMode must be an integer, qPartial a boolean"
+            )
         success, log_file = await self._reload(mode, partial)
-        return {"qResult": {"qSuccess": success, "qScriptLogFile": log_file, "qEndedWithMemoryConstraint": False}}
+        return {
+            "qResult": {"qSuccess": success, "qScriptLogFile": log_file, "qEndedWithMemoryConstraint": False}
+        }
 
     async def do_save(self, target: _Handle, file_name: str) -> Json:
         app = self._open_app()
@@ -551,6 +648,8 @@ class QixSession:
     async def get_layout(self, target: _Handle) -> Json:
         app = self._open_app()
         obj = self._object(target)
+        if obj.id in self.session_objects:
+            return {"qLayout": self._session_layout(obj)}
         meta = object_meta(obj, published=app.published, owner=self._owner(app))
         return {"qLayout": object_layout(content_of(self.site, app), obj, meta)}
 
