@@ -259,3 +259,19 @@ def test_script_logs_live_under_the_state_dir(tmp_path: Path) -> None:
     reloader = AppReloader(site, tmp_path / "Log", site.rng)
     path = reloader.script_log_path(site.nodes[1], "x.log")
     assert path == tmp_path / "Log" / site.nodes[1].short_name / "Script" / "x.log"
+
+
+@pytest.mark.parametrize("how", ["restart", "stop"])
+async def test_engine_restart_or_stop_ends_open_sessions(sim: Simulator, how: str) -> None:
+    node = sim.model.nodes[0].name
+    app = _app(sim)
+    async with _client(sim).session(app.id) as session:
+        doc = await session.open_doc(app.id)
+        if how == "restart":
+            await sim.restart_engine(node)
+        else:
+            await sim.stop_service(node, "engine")
+        with pytest.raises(QlikError) as caught:
+            await session.call(doc, "GetScript")
+    assert caught.value.category == "connection_error"
+    assert caught.value.endpoint == "QIX GetScript"

@@ -32,6 +32,7 @@ from sensebutler.simulator.model import (
     Site,
     User,
 )
+from sensebutler.simulator.qix import QixEngine
 from sensebutler.simulator.runs import TaskRunner
 from sensebutler.simulator.sessions import Sessions
 from sensebutler.simulator.timefmt import utcnow
@@ -62,6 +63,7 @@ class SiteControl:
     logs: SiteLogs
     udp: UdpEmitter
     activity: Activity | None
+    qix: dict[str, QixEngine]
     _listeners: ListenerGroup | None
     _dispatch_requests: Counter[str]
     _dispatch_errors: Counter[str]
@@ -232,6 +234,9 @@ class SiteControl:
         canonical, engine = self._engine_named(node)
         if canonical in {n.name for n in self.model.nodes}:
             self.sessions.drop_engine_connections(self.model.node(canonical))
+        qix = self.qix.get(canonical)
+        if qix is not None:
+            await qix.drop_sessions()
         engine.restart(utcnow())
 
     def set_engine_load(self, node: str, *, cpu: float | None = None, ram: float | None = None) -> None:

@@ -22,6 +22,7 @@ Requests are answered one at a time, in order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,7 @@ Json = dict[str, Any]
 GLOBAL_HANDLE = -1
 #: websocket close code for frames we do not speak (binary)
 UNSUPPORTED_DATA = 1003
+SERVICE_RESTART = 1012
 _OLE_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)
 
 # engine error codes (LOCERR_*) and JSON-RPC's own
@@ -170,6 +172,7 @@ class QixEngine:
         self.node = node
         self.reloader = reloader
         self.stats = QixStats()
+        self.sessions: set[QixSession] = set()
 
     async def serve(self, websocket: WebSocket) -> None:
         path = websocket.url.path.rstrip("/")
@@ -185,10 +188,18 @@ class QixEngine:
         await websocket.accept()
         self.stats.sessions += 1
         session = QixSession(self, websocket, user)
+        self.sessions.add(session)
         try:
             await session.run()
         finally:
+            self.sessions.discard(session)
             session.closed()
+
+    async def drop_sessions(self) -> None:
+        """Close every session, as an engine restart does (close code 1012, service restart)."""
+        for session in list(self.sessions):
+            with contextlib.suppress(Exception):
+                await session.websocket.close(code=SERVICE_RESTART)
 
 
 class QixSession:
