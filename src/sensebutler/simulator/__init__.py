@@ -6,8 +6,8 @@ of a scenario: the engine healthcheck and the QIX websocket (4747, JSON-RPC as e
 variables and bookmarks, :mod:`~sensebutler.simulator.app_content`), the proxy session API (4243),
 and on the central node the Repository Service API (4242) and the About service (9032). It keeps a
 consistent model of apps, tasks, users, licences, sessions and Windows services, and sends log4net
-UDP datagrams exactly as the shipped appender files would (:mod:`sensebutler.simulator.log4net`). Default scenario: 3 nodes,
-20 apps, 30 tasks of all five types, 200 users (``default_scenario.yaml``).
+UDP datagrams exactly as the shipped appender files would (:mod:`sensebutler.simulator.log4net`).
+Default scenario: 3 nodes, 20 apps, 30 tasks of all five types, 200 users (``default_scenario.yaml``).
 
 Library (what tests and benchmarks use)::
 
