@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from hypothesis import HealthCheck, given, settings
@@ -293,3 +294,15 @@ def test_any_text_frame_gets_a_json_rpc_answer_and_the_engine_keeps_serving(
         _receive_until_sentinel(ws, "sentinel")
     assert not threaded.requests or not threaded._dispatch.errors
     assert threaded.qix[threaded.model.nodes[0].name].stats.errors[-32603] == 0
+
+
+async def test_control_api_makes_app_reloads_fail(simulator: Simulator) -> None:
+    app = next(iter(simulator.model.apps.values()))
+    assert simulator.info.control_url is not None
+    async with httpx.AsyncClient(base_url=simulator.info.control_url) as http:
+        answer = await http.post(f"/apps/{app.name}/reloads", json={"failing": True})
+        assert answer.status_code == 200 and app.reload_fails
+        assert (await http.post(f"/apps/{app.id}/reloads", json={"failing": False})).status_code == 200
+        assert not app.reload_fails
+        assert (await http.post("/apps/nope/reloads", json={"failing": True})).status_code == 404
+        assert (await http.post(f"/apps/{app.id}/reloads", json={})).status_code == 400

@@ -34,7 +34,13 @@ from typing import Any, Final
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+)
 
 from sensebutler import __version__
 from sensebutler.qlik.errors import Category, QlikError
@@ -140,16 +146,17 @@ def _handshake_error(exc: BaseException, host: str, endpoint: str, timeout_s: fl
         return QlikError("connection_refused", host, endpoint, "connection refused")
     if any(isinstance(c, socket.gaierror | UnicodeError) for c in chain):
         return QlikError("dns_error", host, endpoint, "host name does not resolve")
-    if isinstance(exc, InvalidHandshake):
-        # the TLS handshake completed (or the server would not have got this far), then the engine
-        # dropped the connection without an HTTP answer: under TLS 1.3 that is how a refused client
-        # certificate shows
+    if isinstance(exc, InvalidMessage) and any(isinstance(c, EOFError | ConnectionResetError) for c in chain):
+        # TLS was set up, then the engine dropped the connection without an HTTP answer: under
+        # TLS 1.3 that is how a refused client certificate shows
         return QlikError(
             "tls_error",
             host,
             endpoint,
-            f"connection closed during the websocket handshake ({exc}); client certificate refused?",
+            "connection closed during the websocket handshake (client certificate refused?)",
         )
+    if isinstance(exc, InvalidHandshake):
+        return QlikError("bad_response", host, endpoint, f"websocket handshake failed: {exc}")
     return QlikError("connection_error", host, endpoint, str(exc) or type(exc).__name__)
 
 
