@@ -32,7 +32,10 @@ def _url(sim: Simulator, path: str) -> str:
 
 async def _connect(sim: Simulator, path: str = "/app/", **headers: str) -> ClientConnection:
     return await websockets.connect(
-        _url(sim, path), ssl=sim.info.client_ssl_context(), additional_headers=headers or USER
+        _url(sim, path),
+        ssl=sim.info.client_ssl_context(),
+        additional_headers=headers or USER,
+        open_timeout=60,
     )
 
 
@@ -261,7 +264,7 @@ _frames = st.lists(
 def _receive_until_sentinel(ws: SyncConnection, sentinel: str) -> list[Any]:
     answers: list[Any] = []
     while True:
-        message = json.loads(ws.recv(timeout=30))
+        message = json.loads(ws.recv(timeout=60))
         assert isinstance(message, dict) and message["jsonrpc"] == "2.0"
         if message.get("id") == sentinel:
             assert message["result"]["qVersion"]["qComponentVersion"]
@@ -276,14 +279,21 @@ def _receive_until_sentinel(ws: SyncConnection, sentinel: str) -> list[Any]:
         answers.append(message)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(frames=_frames, app_index=st.integers(0, 3))
 def test_any_text_frame_gets_a_json_rpc_answer_and_the_engine_keeps_serving(
     threaded: Simulator, frames: list[str], app_index: int
 ) -> None:
     app = list(threaded.model.apps.values())[app_index]
     with sync_connect(
-        _url(threaded, f"/app/{app.id}"), ssl=threaded.info.client_ssl_context(), additional_headers=USER
+        _url(threaded, f"/app/{app.id}"),
+        ssl=threaded.info.client_ssl_context(),
+        additional_headers=USER,
+        open_timeout=60,  # generous: the machine is shared and slow at times
     ) as ws:
         # open the app first in half the cases, so Doc methods are reached too
         if app_index % 2 == 0:

@@ -209,9 +209,9 @@ class QixSession:
         except ConnectionClosed:
             pass
         code, reason = self._connection.close_code, self._connection.close_reason
-        detail = (
-            f"the engine closed the connection (code {code} {reason})".strip() if code else "connection lost"
-        )
+        detail = f"the engine closed the connection (code {code}{': ' + reason if reason else ''})"
+        if code is None:
+            detail = "connection lost"
         self._fail_all(QlikError("connection_error", self.host, "QIX", detail))
 
     def _deliver(self, message: Json) -> None:
@@ -272,6 +272,8 @@ class QixSession:
             raise QlikError("connection_error", self.host, endpoint, f"connection lost: {exc}") from exc
         finally:
             self._pending.pop(request_id, None)
+            if future.done() and not future.cancelled():
+                future.exception()  # seen here when send failed first; asyncio need not report it
 
     async def open_doc(self, app_id: str, *, no_data: bool = False) -> int:
         """Open ``app_id``; its handle."""
