@@ -3,7 +3,9 @@
 Categories are a small fixed set so they can label metrics: ``timeout``, ``connection_refused``,
 ``connection_error`` (reset, unreachable), ``dns_error``, ``tls_error`` (handshake failed or the
 server refused our client certificate), ``http_4xx``, ``http_5xx``, ``http_status`` (any other
-non-success status), ``bad_response`` (not the JSON shape the endpoint documents).
+non-success status), ``bad_response`` (not the JSON shape the endpoint documents), and for the QIX
+websocket ``not_found`` (the engine has no such app or object) and ``engine_error`` (any other
+JSON-RPC error the engine answered; ``QlikError.engine_code`` holds its code).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ Category = Literal[
     "http_5xx",
     "http_status",
     "bad_response",
+    "not_found",
+    "engine_error",
 ]
 
 
@@ -40,6 +44,7 @@ class QlikError(Exception):
         *,
         status: int | None = None,
         code: str = "",
+        engine_code: int | None = None,
     ) -> None:
         super().__init__(f"{endpoint} on {host}: {detail} ({category})")
         self.category: Category = category
@@ -49,6 +54,8 @@ class QlikError(Exception):
         self.status = status
         #: the socket error's name as Node.js reports it (``ECONNRESET``, ``ECONNREFUSED``, ...), or ""
         self.code = code
+        #: the engine's error code (QIX ``error.code``), when the engine answered with an error
+        self.engine_code = engine_code
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

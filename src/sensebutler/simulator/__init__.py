@@ -1,11 +1,13 @@
 """A faithful fake Qlik Sense Enterprise on Windows site (``sensebutler simulator``).
 
 Over HTTPS with mutual TLS it serves what monitoring and integration tools talk to, for every node
-of a scenario: the engine healthcheck (4747), the proxy session API (4243), and on the central node
-the Repository Service API (4242) and the About service (9032). It keeps a consistent model of apps,
-tasks, users, licences, sessions and Windows services, and sends log4net UDP datagrams exactly as
-the shipped appender files would (:mod:`sensebutler.simulator.log4net`). Default scenario: 3 nodes,
-20 apps, 30 tasks of all five types, 200 users (``default_scenario.yaml``).
+of a scenario: the engine healthcheck and the QIX websocket (4747, JSON-RPC as enigma.js speaks it:
+:mod:`sensebutler.simulator.qix`; apps get a generated load script, sheets, charts, master items,
+variables and bookmarks, :mod:`~sensebutler.simulator.app_content`), the proxy session API (4243),
+and on the central node the Repository Service API (4242) and the About service (9032). It keeps a
+consistent model of apps, tasks, users, licences, sessions and Windows services, and sends log4net
+UDP datagrams exactly as the shipped appender files would (:mod:`sensebutler.simulator.log4net`).
+Default scenario: 3 nodes, 20 apps, 30 tasks of all five types, 200 users (``default_scenario.yaml``).
 
 Library (what tests and benchmarks use)::
 
@@ -25,6 +27,8 @@ Library (what tests and benchmarks use)::
         sim.set_slow(node, "engine", 6.0, path=""); await sim.set_failing(node, "qrs", 500 | "tls" | None)
         await sim.clear_faults(); await sim.expire_license(); sim.set_license_expiry(days)
         await sim.emit_events("engine", count=10, rate=5.0); sim.pause_activity(); sim.resume_activity()
+        sim.set_app_reload_failing(app, True)   # engine reloads (QIX DoReload) of that app fail
+        sim.app_reloads.duration = 0.05         # how long such a reload takes; sim.model.app_reloads
         sim.status(); sim.services(); sim.sc_query(node)
 
 As strict as Sense where a test could otherwise be fooled: QRS filters and orderby are checked

@@ -33,6 +33,7 @@ from sensebutler.simulator.model import (
     Site,
     User,
 )
+from sensebutler.simulator.qix import QixEngine
 from sensebutler.simulator.runs import TaskRunner
 from sensebutler.simulator.sessions import Sessions
 from sensebutler.simulator.timefmt import utcnow
@@ -63,6 +64,7 @@ class SiteControl:
     logs: SiteLogs
     udp: UdpEmitter
     activity: Activity | None
+    qix: dict[str, QixEngine]
     _listeners: ListenerGroup | None
     _dispatch_requests: Counter[str]
     _dispatch_errors: Counter[str]
@@ -168,6 +170,15 @@ class SiteControl:
         """The execution result of a started task once it has finished (and its datagrams are sent)."""
         return await self.runner.wait(session_id, timeout)
 
+    def set_app_reload_failing(self, app: str, failing: bool = True) -> None:
+        """Make reloads of ``app`` (GUID or name) through the engine API fail, or succeed again."""
+        found = self.model.apps.get(app.lower())
+        if found is None:
+            found = next((candidate for candidate in self.model.apps.values() if candidate.name == app), None)
+        if found is None:
+            raise ControlError(f"unknown app {app!r}")
+        found.reload_fails = failing
+
     # -- services and engines ----------------------------------------------------------------------------
 
     def _log_unreachable(self, node: ServerNode, service: NodeService) -> None:
@@ -227,6 +238,9 @@ class SiteControl:
         canonical, engine = self._engine_named(node)
         if canonical in {n.name for n in self.model.nodes}:
             self.sessions.drop_engine_connections(self.model.node(canonical))
+        qix = self.qix.get(canonical)
+        if qix is not None:
+            await qix.drop_sessions()
         engine.restart(utcnow())
 
     def set_engine_load(self, node: str, *, cpu: float | None = None, ram: float | None = None) -> None:

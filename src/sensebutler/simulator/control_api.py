@@ -8,6 +8,7 @@
 | GET /services/{node}/sc | | ``sc.exe query state= all`` text for that node (CRLF) |
 | POST /services/{node}/{service}/stop, .../start | | stop / start a service |
 | POST /tasks/{task}/reload | outcome, duration, wait | run a task (GUID or name) to that outcome |
+| POST /apps/{app}/reloads | failing | make engine reloads (QIX ``DoReload``) of an app fail or succeed |
 | POST /sessions | node, user, virtual_proxy, apps | start a proxy session |
 | DELETE /sessions/{id} | | end a proxy session |
 | POST /events | kind, count, rate | log events of a kind at a rate |
@@ -63,6 +64,7 @@ class ControlApi:
         router.add("GET", "/services/{node}/sc", self.sc_query)
         router.add("POST", "/services/{node}/{service}/{action}", self.service_action)
         router.add("POST", "/tasks/{task}/reload", self.reload)
+        router.add("POST", "/apps/{app}/reloads", self.app_reloads)
         router.add("POST", "/sessions", self.add_session)
         router.add("DELETE", "/sessions/{id}", self.remove_session)
         router.add("POST", "/events", self.emit_events)
@@ -140,6 +142,13 @@ class ControlApi:
             result = await self.sim.wait_for_task(session.id, timeout=None)
             answer["status"] = int(result.status)
         return json_response(answer, 201)
+
+    async def app_reloads(self, request: Request, params: dict[str, str]) -> Response:
+        failing = _field(await self._body(request), "failing", bool)
+        if failing is None:
+            raise BadRequest("'failing' (true or false) is required")
+        self.sim.set_app_reload_failing(params["app"], failing)
+        return json_response({"app": params["app"], "failing": failing})
 
     async def add_session(self, request: Request, params: dict[str, str]) -> Response:
         body = await self._body(request)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import IntEnum
 from typing import TypedDict
 
+from sensebutler.simulator.app_content import AppContent
 from sensebutler.simulator.engine import Engine
 from sensebutler.simulator.ids import EMPTY_GUID, guid
 from sensebutler.simulator.scenario import AllocationSpec, Scenario, TaskSpec
@@ -152,6 +153,8 @@ class App(Entity):
     saved_in_product_version: str
     migration_hash: str
     availability_status: int = 0
+    #: reloads through the engine (QIX ``DoReload``) fail while this is set (scenario or control)
+    reload_fails: bool = False
 
     @property
     def published(self) -> bool:
@@ -340,6 +343,23 @@ class ProxySession:
 
 
 @dataclass(kw_only=True, eq=False)
+class AppReload:
+    """One reload run through the engine API (not a task): what ``DoReload`` did."""
+
+    id: str
+    app: App
+    node: ServerNode
+    user: str
+    start: datetime
+    stop: datetime
+    success: bool
+    partial: bool
+    mode: int
+    script_log_file: str
+    script_log: str
+
+
+@dataclass(kw_only=True, eq=False)
 class ExtraEngine:
     """A lightweight engine-only node for benchmarks that poll hundreds of servers."""
 
@@ -477,6 +497,9 @@ class Site:
     execution_sessions: dict[str, ExecutionSession] = field(default_factory=dict)
     allocations: dict[str, Allocation] = field(default_factory=dict)
     proxy_sessions: dict[str, ProxySession] = field(default_factory=dict)
+    #: app id -> what the engine shows inside the app (built on first use, see app_content)
+    app_contents: dict[str, AppContent] = field(default_factory=dict)
+    app_reloads: list[AppReload] = field(default_factory=list)
     license: License | None = None
     about_id: str = EMPTY_GUID
 
@@ -735,6 +758,7 @@ class _Builder:
                 last_reload_time=self.past(1, 30),
                 saved_in_product_version="12.1857.4",
                 migration_hash=f"{self.rng.getrandbits(160):040x}",
+                reload_fails=spec.reload_fails,
                 **dates,
             )
             self.site.apps[app.id] = app

@@ -80,6 +80,8 @@ class AppSpec(_Spec):
     tags: list[str] = Field(default_factory=list)
     custom_properties: dict[str, list[str]] = Field(default_factory=dict)
     file_size_mb: float = 5.0
+    #: reloads of this app through the engine API (QIX DoReload) fail
+    reload_fails: bool = False
 
 
 class TaskSpec(_Spec):

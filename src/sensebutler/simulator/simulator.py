@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -16,9 +17,11 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
 
 from sensebutler.simulator.about_api import AboutApi
 from sensebutler.simulator.activity import Activity
+from sensebutler.simulator.app_reloads import AppReloader
 from sensebutler.simulator.certs import CertificatePaths, ensure_certificates, server_context
 from sensebutler.simulator.control import SiteControl
 from sensebutler.simulator.control_api import ControlApi
@@ -33,6 +36,7 @@ from sensebutler.simulator.model import (
     build_site,
 )
 from sensebutler.simulator.proxy_api import ProxyApi
+from sensebutler.simulator.qix import QixEngine
 from sensebutler.simulator.qrs_api import QrsApi, reading_collections
 from sensebutler.simulator.qrs_licenses import LicenseRoutes, license_collections
 from sensebutler.simulator.qrs_tasks import ScriptLogTickets, TaskRoutes, task_collections
@@ -188,6 +192,10 @@ class _Api(Protocol):
     async def handle(self, request: Request) -> Any: ...
 
 
+#: websocket close code before the handshake completes: the client sees HTTP 403
+_REFUSED = 1008
+
+
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
     node: str
@@ -205,6 +213,9 @@ class _Dispatch:
         self.errors: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             return
         server = scope.get("server")
@@ -232,6 +243,33 @@ class _Dispatch:
                 log.exception("simulator: %s %s on %s failed", request.method, path, label)
                 response = error_response(500, "Internal Server Error")
         await response(scope, receive, send)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Websockets go to the API's ``websocket`` method (the engine's QIX); others are refused."""
+        websocket = WebSocket(scope, receive, send)
+        server = scope.get("server")
+        endpoint = self.endpoints.get(server[1]) if server else None
+        serve = getattr(endpoint.api, "websocket", None) if endpoint is not None else None
+        if endpoint is None or serve is None:
+            await websocket.close(code=_REFUSED)
+            return
+        label = f"{endpoint.node}/{endpoint.service}"
+        self.requests[label] += 1
+        path = websocket.url.path
+        delay = self.faults.delay(endpoint.node, endpoint.service, path)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if self.faults.failure(endpoint.node, endpoint.service, path) is not None:
+            await websocket.close(code=_REFUSED)
+            return
+        try:
+            await serve(websocket)
+        except Exception:
+            self.errors[label] += 1
+            log.exception("simulator: websocket %s on %s failed", path, label)
+            if websocket.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await websocket.close(code=1011)
 
 
 class _Single:
@@ -278,6 +316,10 @@ class Simulator(SiteControl):
             {task.id: task.history for task in self.model.tasks.values() if task.history != "never"}
         )
         self.tickets = ScriptLogTickets(options.script_log_delay)
+        self.app_reloads = AppReloader(self.model, options.state_dir / "Log", self.rng)
+        self.qix: dict[str, QixEngine] = {
+            node.name: QixEngine(self.model, node, self.app_reloads) for node in self.model.nodes
+        }
         self.events = LogEventWriter(self.model, self.logs, self.rng)
         self.activity = (
             Activity(self.model, self.sessions, self.runner, self.events, self.rng, options.activity_rate)
@@ -390,7 +432,7 @@ class Simulator(SiteControl):
                 offset(options.engine_port, index),
                 node.name,
                 "engine",
-                EngineApi(node.engine),
+                EngineApi(node.engine, self.qix[node.name]),
                 contexts[node.name],
             )
             proxy_port = await self._listen(
