@@ -153,6 +153,7 @@ async def test_rows_of_the_replayed_batch_pushed_out_of_a_full_spool_are_counted
     # 0-19), the whole batch in flight among them
     delivery.enqueue(records(batch, capacity, size))
     delivery.enqueue(records(batch, capacity + batch, size))
+    await delivery.spool_settled()  # the spool's writer thread has written them
     n = capacity + 2 * batch
     s = delivery.stats
     assert s.dropped == Counter(spool_full=2 * batch)
