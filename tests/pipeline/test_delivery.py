@@ -483,7 +483,9 @@ async def test_while_the_destination_is_down_new_records_reach_the_spool_within_
     dest = FlakyDestination()
     dest.down = True
     config = fast_config(
-        batch_size=1000, flush_interval_s=0.1, retry={"initial_s": 30, "max_s": 60, "attempts_before_spool": 1}
+        batch_size=1000,
+        flush_interval_s=0.1,
+        retry={"initial_s": 30, "max_s": 60, "attempts_before_spool": 1},
     )
     delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
     await delivery.start()
