@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.pipeline.delivery import Delivery
+from tests.fixtures.net import async_wait_until
 from tests.pipeline.flaky import FlakyDestination, GatedDestination
 
 
@@ -153,6 +155,7 @@ async def test_rows_of_the_replayed_batch_pushed_out_of_a_full_spool_are_counted
     # 0-19), the whole batch in flight among them
     delivery.enqueue(records(batch, capacity, size))
     delivery.enqueue(records(batch, capacity + batch, size))
+    await delivery.spool_settled()  # the spool's writer thread has written them
     n = capacity + 2 * batch
     s = delivery.stats
     assert s.dropped == Counter(spool_full=2 * batch)
@@ -420,3 +423,99 @@ async def test_shutdown_with_two_batches_hanging_spools_them_all_for_the_next_st
     assert dest.received == records(130)  # the batches in the order they were taken, then the buffer
     assert after_restart.stats.delivered == 130
     assert after_restart.stats.spool_records == 0
+
+
+# -- faults: failing workers, what lives only in memory ------------------------------------------
+
+
+async def test_a_worker_that_fails_is_logged_restarted_and_its_batch_delivered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    dest = FlakyDestination()
+    delivery = Delivery(dest, fast_config(max_in_flight=1), tmp_path / "spool.sqlite")
+    send = delivery._send
+    failures = 0
+
+    async def send_with_a_bug(batch: list[bytes]) -> object:
+        # a fault in delivery's own code while a batch is in flight (the destination's errors are
+        # all caught), as an unexpected exception would be
+        nonlocal failures
+        if failures == 0:
+            failures += 1
+            raise RuntimeError("bug in the worker (test)")
+        return await send(batch)
+
+    delivery._send = send_with_a_bug  # type: ignore[method-assign,assignment]
+    await delivery.start()
+    delivery.enqueue(records(120))
+    await dest.wait_for(120)
+    failed = [r for r in caplog.records if r.levelname == "ERROR" and "delivery worker 0 failed" in r.message]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None and "bug in the worker" in str(failed[0].exc_info[1])
+    assert delivery.stats.worker_restarts == 1
+    delivery.enqueue(records(30, 120))  # the restarted worker goes on delivering
+    await dest.wait_for(150)
+    await delivery.stop()
+    assert dest.received == records(150)  # the batch it held went back to the head of the queue
+    assert delivery.stats.delivered == 150
+    assert_accounted(delivery)
+
+
+async def test_a_failing_batch_goes_to_the_spool_at_its_first_failure(tmp_path: Path) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    # retries are far apart: the batch must not wait for them in memory
+    config = fast_config(retry={"initial_s": 30, "max_s": 60, "attempts_before_spool": 3})
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(70))  # a full batch and 20 behind it
+    await wait_until(lambda: delivery.stats.spool_records == 70, "the records on disk")
+    assert dest.attempts <= 2  # the failed send and at most one replay, then a long backoff
+    assert delivery.stats.queued == 0
+    await delivery.stop()
+    assert delivery.stats.spool_records == 70
+    assert_accounted(delivery)
+
+
+async def test_while_the_destination_is_down_new_records_reach_the_spool_within_a_flush_interval(
+    tmp_path: Path,
+) -> None:
+    dest = FlakyDestination()
+    dest.down = True
+    config = fast_config(
+        batch_size=1000,
+        flush_interval_s=0.1,
+        retry={"initial_s": 30, "max_s": 60, "attempts_before_spool": 1},
+    )
+    delivery = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(5))
+    await wait_until(lambda: delivery.stats.spool_records == 5, "the first batch on disk")
+    # spool mode, the replay waits 30 s: a few records, far from a batch, go to disk on their own
+    for i in range(5, 8):
+        delivery.enqueue(records(1, i))
+        await wait_until(lambda i=i: delivery.stats.spool_records == i + 1, f"record {i} on disk")
+        assert delivery.stats.queued == 0
+    assert dest.attempts <= 2
+    await delivery.stop()
+    assert_accounted(delivery)
+
+    dest.down = False
+    after_restart = Delivery(dest, config, tmp_path / "spool.sqlite")
+    await after_restart.start()
+    await dest.wait_for(8)
+    await after_restart.stop()
+    assert dest.received == records(8)
+
+
+async def test_a_spool_that_cannot_be_opened_stops_the_start_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("")
+    path = tmp_path / "not-a-dir" / "spool.sqlite"
+    delivery = Delivery(FlakyDestination(), fast_config(), path)
+    with pytest.raises(RuntimeError, match=f"cannot open the spool {path}"):
+        await delivery.start()
+
+
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll ``condition`` on the loop (the delivery under test runs on the same loop)."""
+    await async_wait_until(condition, timeout, what, interval=0.005)

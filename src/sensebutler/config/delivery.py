@@ -15,7 +15,8 @@ from sensebutler.config.base import Section
 class RetryConfig(Section):
     initial_s: float = Field(default=0.5, gt=0, le=60)
     max_s: float = Field(default=30.0, gt=0, le=3600)
-    #: failed attempts of one batch before it (and everything behind it) goes to the spool
+    #: with the spool off: attempts of one batch before it is dropped (``destination_down``). With
+    #: the spool on, a batch goes there at its first transient failure and is retried from there.
     attempts_before_spool: int = Field(default=3, ge=1, le=100)
 
 
@@ -30,6 +31,8 @@ class DeliveryConfig(Section):
     #: records held in memory per sink; beyond it they wait in the disk spool (memory stays bounded)
     queue_size: int = Field(default=20_000, ge=1)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
+    #: how long a record waits for others to share its batch; while the destination is down, the
+    #: longest a record lives only in memory before it is on disk (what a kill -9 can lose)
     flush_interval_s: float = Field(default=0.5, gt=0, le=600)
     send_timeout_s: float = Field(default=10.0, gt=0, le=600)
     shutdown_timeout_s: float = Field(default=5.0, gt=0, le=600)
