@@ -48,8 +48,8 @@ from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, PollFailed
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime
-from sensebutler.sinks import influxdb
 from sensebutler.sinks.base import Sink
+from sensebutler.sinks.influxdb import sink as influxdb
 from sensebutler.sources import polling
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,6 +217,8 @@ async def measure(config: Config, state_dir: Path, warmup: float, duration: floa
             await component.stop()
         for sink in sinks:
             await sink.stop()
+        for service in runtime.services:  # the Qlik client
+            await service.stop()
     used = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
     stats = influx_sink.stats()
     latencies = accepted.latencies_ms

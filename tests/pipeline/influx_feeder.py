@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from sensebutler.config.delivery import DeliveryConfig
-from sensebutler.config.sinks import InfluxDbSink
 from sensebutler.pipeline.delivery import Delivery
+from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.influxdb.destination import InfluxDestination
 
 MEASUREMENT = "kill9"
@@ -33,7 +33,7 @@ def point(i: int) -> bytes:
 
 
 def delivery(url: str, database: str, state_dir: Path, flush_interval_s: float) -> Delivery:
-    section = InfluxDbSink.model_validate(
+    section = InfluxDbSection.model_validate(
         {
             "enable": True,
             "url": url,

@@ -77,6 +77,7 @@ class OwnMetrics:
             ("delivered", "Records the destination accepted"),
             ("retried", "Send attempts that are repeated after a failure"),
             ("spooled", "Records written to the disk spool while the destination was down"),
+            ("worker_restarts", "Delivery workers restarted after an unexpected error"),
         )
         for field, help_text in counters:
             family = CounterMetricFamily(f"sensebutler_sink_{field}", help_text, labels=["sink"])
