@@ -114,6 +114,17 @@ class SinkCounters:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessorCounters:
+    received: int
+    processed: int
+    emitted: int
+    failed: int
+    dropped: Mapping[str, int]
+    queued: int
+    restarts: int
+
+
+@dataclass(frozen=True, slots=True)
 class PollCounters:
     polls: int
     failures: int
@@ -124,7 +135,7 @@ class PollCounters:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SelfMetrics(Event):
-    """sensebutler's own state: uptime, memory, and the counters of every sink and poller."""
+    """sensebutler's own state: uptime, memory, and the counters of every sink, processor and poller."""
 
     kind: ClassVar[str] = "self"
     version: str
@@ -134,3 +145,4 @@ class SelfMetrics(Event):
     cpu_pct: float
     sinks: Mapping[str, SinkCounters] = field(default_factory=dict)
     polls: Mapping[str, PollCounters] = field(default_factory=dict)
+    processors: Mapping[str, ProcessorCounters] = field(default_factory=dict)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
-from sensebutler.events.polled import PollCounters, PollFailed, SelfMetrics, ServerRef, SinkCounters
+from sensebutler.events.polled import (
+    PollCounters,
+    PollFailed,
+    ProcessorCounters,
+    SelfMetrics,
+    ServerRef,
+    SinkCounters,
+)
 from sensebutler.events.udp import LogEvent, QixPerfEvent
 from tests.sinks.output_events import T0_NS
 
@@ -123,6 +130,11 @@ def self_metrics(**overrides: Any) -> SelfMetrics:
             ),
             "mqtt": SinkCounters(
                 delivered=7, retried=0, spooled=0, dropped={}, queued=0, spool_records=0, spool_bytes=0
+            ),
+        },
+        "processors": {
+            "reload alerts": ProcessorCounters(
+                received=5, processed=3, emitted=3, failed=1, dropped={"duplicate": 1}, queued=0, restarts=0
             ),
         },
         "polls": {

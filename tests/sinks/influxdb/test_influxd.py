@@ -119,6 +119,22 @@ CASES: dict[str, tuple[Callable[[], list[Event]], Expectation]] = {
                     INT,
                 ),
             ),
+            "sensebutler_processor": (
+                {"instance", "processor"},
+                dict.fromkeys(
+                    [
+                        "received",
+                        "processed",
+                        "emitted",
+                        "failed",
+                        "queued",
+                        "restarts",
+                        "dropped",
+                        "dropped_duplicate",
+                    ],
+                    INT,
+                ),
+            ),
             "sensebutler_poll": (
                 {"instance", "target"},
                 {"polls": INT, "failures": INT, "skipped_overlap": INT, "last_ms": FLOAT, "max_ms": FLOAT},

@@ -290,11 +290,25 @@ def test_poll_failure_categories_use_butler_sos_words(
     assert ("http_status" in line.fields) == (status is not None)
 
 
-def test_self_metrics_give_memory_usage_sink_and_poll_points() -> None:
+def test_self_metrics_give_memory_usage_sink_processor_and_poll_points() -> None:
     influx = mapping(1, instance="prod-sb")
     influx.encode(health(REF, cache_bytes_added=-1))  # one clamped value, reported on our own row
     lines = parse_records(influx.encode(self_metrics()))
-    memory, sink, other_sink, poll = lines
+    memory, sink, other_sink, processor, poll = lines
+    assert (processor.measurement, processor.tags) == (
+        "sensebutler_processor",
+        {"instance": "prod-sb", "processor": "reload alerts"},
+    )
+    assert processor.fields == {
+        "received": "5i",
+        "processed": "3i",
+        "emitted": "3i",
+        "failed": "1i",
+        "queued": "0i",
+        "restarts": "0i",
+        "dropped": "1i",
+        "dropped_duplicate": "1i",
+    }
     assert memory.measurement == "butlersos_memory_usage"
     assert memory.tags == {"butler_sos_instance": "prod-sb", "version": "0.1.0"}
     assert memory.fields == {

@@ -519,6 +519,21 @@ class InfluxMapping:
             if name == self.options.sink_name:
                 fields["values_clamped"] = self.values_clamped
             points.append(Point("sensebutler_sink", {"instance": instance, "sink": name}, fields, t))
+        for name, processor in event.processors.items():
+            fields = {
+                "received": processor.received,
+                "processed": processor.processed,
+                "emitted": processor.emitted,
+                "failed": processor.failed,
+                "queued": processor.queued,
+                "restarts": processor.restarts,
+                "dropped": sum(processor.dropped.values()),
+            }
+            for reason, count in processor.dropped.items():
+                fields[f"dropped_{reason}"] = count
+            points.append(
+                Point("sensebutler_processor", {"instance": instance, "processor": name}, fields, t)
+            )
         for target, poll in event.polls.items():
             points.append(
                 Point(

@@ -124,6 +124,16 @@ FIELDS: dict[str, dict[str, FieldDef]] = {
         "dropped": _INT,
         "values_clamped": _INT,
     },
+    # dropped_<reason> fields are added per reason (integers)
+    "sensebutler_processor": {
+        "received": _INT,
+        "processed": _INT,
+        "emitted": _INT,
+        "failed": _INT,
+        "queued": _INT,
+        "restarts": _INT,
+        "dropped": _INT,
+    },
     "sensebutler_poll": {
         "polls": _INT,
         "failures": _INT,

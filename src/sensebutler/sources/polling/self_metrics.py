@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 import psutil
 
 from sensebutler import __version__
-from sensebutler.events.polled import PollCounters, SelfMetrics, SinkCounters
+from sensebutler.events.polled import PollCounters, ProcessorCounters, SelfMetrics, SinkCounters
 from sensebutler.pipeline.router import Router
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,20 @@ class SelfMetricsSource:
             )
         return counters
 
+    def processor_counters(self) -> dict[str, ProcessorCounters]:
+        return {
+            processor.name: ProcessorCounters(
+                received=processor.stats.received,
+                processed=processor.stats.processed,
+                emitted=processor.stats.emitted,
+                failed=processor.stats.failed,
+                dropped=dict(processor.stats.dropped),
+                queued=processor.stats.queued,
+                restarts=processor.stats.restarts,
+            )
+            for processor in self.router.processors
+        }
+
     def measure(self) -> SelfMetrics:
         process = self._process
         with process.oneshot():
@@ -87,4 +101,5 @@ class SelfMetricsSource:
             cpu_pct=cpu,
             sinks=self.sink_counters(),
             polls=dict(self.poll_counters()) if self.poll_counters is not None else {},
+            processors=self.processor_counters(),
         )
