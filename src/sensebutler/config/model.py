@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from sensebutler.alerts.config import AlertsSection
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.config.logging import LoggingConfig
@@ -16,10 +17,12 @@ from sensebutler.config.qlik import QlikConfig
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
 from sensebutler.config.web import WebConfig
+from sensebutler.sinks.email.config import EmailSection
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
+from sensebutler.sinks.script_log_files.config import ScriptLogFilesSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -35,11 +38,14 @@ class Config(Section):
     qlik: QlikConfig = QlikConfig()
     polling: PollingConfig = PollingConfig()
     udp: UdpConfig = UdpConfig()
+    alerts: AlertsSection = AlertsSection()
     delivery: DeliveryConfig = DeliveryConfig()
     influxdb: InfluxDbSection = InfluxDbSection()
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
+    email: EmailSection = EmailSection()
+    script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
 

@@ -32,7 +32,7 @@ from sensebutler.config import Config, ConfigError, validate_config
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import StartupError, install_stop_signals
-from sensebutler.simulator.demo import ConsoleLogHandler, run_demo
+from sensebutler.simulator.demo import ConsoleLogHandler, MailCatcher, alert_config, run_demo
 from sensebutler.simulator.monitoring_config import config_yaml, monitoring_config, site_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
@@ -290,6 +290,9 @@ def demo(
         ),
     ] = None,
     duration: Annotated[float, typer.Option(help="Stop after this many seconds (0 = until Ctrl+C).")] = 0.0,
+    alerts: Annotated[
+        bool, typer.Option(help="Mail reload alerts to a local mail catcher that prints them.")
+    ] = True,
 ) -> None:
     """Run a simulated site with activity, monitored by sensebutler; show what it collects (Ctrl+C stops)."""
     ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
@@ -318,11 +321,14 @@ def demo(
     for handler in list(root.handlers):  # log lines go to the console, marked site or sensebutler
         root.removeHandler(handler)
     root.addHandler(ConsoleLogHandler(console))
+    catcher = MailCatcher(console) if alerts and monitor else None
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
         data["prometheus"] = {"enable": True, "listener": "metrics"}
         data["web"] = {"listeners": {"metrics": {"host": "127.0.0.1", "port": 0}}}
+        if catcher is not None:
+            data.update(alert_config(catcher.port))
         if influxdb_url:
             data["influxdb"] = {"enable": True, "url": influxdb_url}
         return validate_config(data, "the demo's configuration")
@@ -332,7 +338,21 @@ def demo(
         install_stop_signals(stop)
         if duration > 0:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        await run_demo(options, console, stop, service_config=service_config if monitor else None)
+        if catcher is not None:
+            console.print(
+                f"  reload alerts are mailed to a local mail catcher on 127.0.0.1:{catcher.start()}"
+            )
+        try:
+            await run_demo(
+                options,
+                console,
+                stop,
+                service_config=service_config if monitor else None,
+                fail_a_reload_every_s=30.0 if catcher is not None else 0.0,
+            )
+        finally:
+            if catcher is not None:
+                catcher.stop()
 
     try:
         asyncio.run(main())

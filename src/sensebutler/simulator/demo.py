@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import logging
+import socket
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 
@@ -66,6 +70,60 @@ class ConsoleLogHandler(logging.Handler):
         except Exception:  # a bad format string must not end the demo
             text = f"{when} {record.levelname:<7} {record.name}: {record.msg!r}"
         say(self.console, origin, text, _LEVEL_STYLE.get(record.levelname[:4], "yellow"))
+
+
+class MailCatcher:
+    """The demo's local SMTP server (aiosmtpd, in process): prints every alert mail it receives."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.received = 0
+        self.port = 0
+        self._controller: Any = None
+
+    def start(self) -> int:
+        from aiosmtpd.controller import Controller  # only the demo needs it
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self.port
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
+        self.received += 1
+        recipients = ", ".join(envelope.rcpt_tos)
+        when = datetime.now().strftime("%H:%M:%S")
+        say(self.console, SERVICE, f"{when} alert mail to {recipients}: {message['Subject']}", "bold magenta")
+        return "250 Message accepted"
+
+
+def alert_config(smtp_port: int) -> dict[str, Any]:
+    """Config blocks that turn reload alerts on, mailed to the demo's mail catcher."""
+    block = {"recipients": ["qlik-admins@lab.example.com"], "app_owner": {"enable": True}, "rate_limit_s": 60}
+    return {
+        "alerts": {
+            "enable": True,
+            "qlik_urls": {
+                "qmc": "https://qlik.lab.example.com/qmc",
+                "hub": "https://qlik.lab.example.com/hub",
+                "app_base": "https://qlik.lab.example.com/sense/app",
+            },
+        },
+        "email": {
+            "enable": True,
+            "from_address": "sensebutler-demo@lab.example.com",
+            "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
+            "reload_failed": block,
+            "reload_aborted": block,
+        },
+    }
 
 
 def describe(info: SimulatorInfo) -> list[str]:
@@ -142,6 +200,7 @@ async def run_demo(
     service_config: Callable[[SimulatorInfo], Config] | None = None,
     summary_every_s: float = 10.0,
     failed_reload_after_s: float | None = None,
+    fail_a_reload_every_s: float = 0.0,
 ) -> None:
     """Run the narrated simulator, and the monitoring service when ``service_config`` is given,
     until ``stop`` is set. A reload is made to fail after ``failed_reload_after_s`` (default
@@ -178,6 +237,9 @@ async def run_demo(
             highlight=False,
         )
         failing = asyncio.create_task(fail_a_reload(sim, console, failed_reload_after_s))
+        repeating: asyncio.Task[None] | None = None
+        if fail_a_reload_every_s > 0:
+            repeating = asyncio.create_task(_fail_reloads(sim, fail_a_reload_every_s, stop))
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -198,8 +260,29 @@ async def run_demo(
             failing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await failing
+            if repeating is not None:
+                repeating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await repeating
             if monitoring is not None:
                 say(console, SERVICE, "stopping: flushing its sinks")
                 await monitoring
     what = "the simulated site and sensebutler" if service_config is not None else "the simulated site"
     console.print(f"Stopped: {what} shut down cleanly.", markup=False, highlight=False)
+
+
+async def _fail_reloads(sim: Simulator, every_s: float, stop: asyncio.Event) -> None:
+    """Fail a reload now and then, so the demo shows its alerts (the first one after a few seconds)."""
+    reloads = [task for task in sim.model.tasks.values() if task.kind == "reload" and task.app is not None]
+    turn = 0
+    delay = min(5.0, every_s)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return
+        delay = every_s
+        task = reloads[turn % len(reloads)]
+        turn += 1
+        with contextlib.suppress(Exception):  # busy (already running): the next turn takes another
+            await sim.trigger_reload(task.id, outcome="failed", duration=1.0)
