@@ -16,7 +16,7 @@ import httpx
 from sensebutler.config import Config
 from sensebutler.events import Event
 from sensebutler.simulator.send_udp import send_async
-from sensebutler.sinks.influxdb import InfluxSink
+from sensebutler.sinks.influxdb.sink import InfluxSink
 from sensebutler.sinks.influxdb.schema import FIELDS, VERSIONS, output_type
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, unique_name
