@@ -16,8 +16,8 @@ import httpx
 from sensebutler.config import Config
 from sensebutler.events import Event
 from sensebutler.simulator.send_udp import send_async
-from sensebutler.sinks.influxdb.sink import InfluxSink
 from sensebutler.sinks.influxdb.schema import FIELDS, VERSIONS, output_type
+from sensebutler.sinks.influxdb.sink import InfluxSink
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, unique_name
 from tests.integration.test_end_to_end import eventually, running

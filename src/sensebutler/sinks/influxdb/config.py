@@ -58,9 +58,10 @@ class CustomPropertyGate(Section):
 
 
 class TaskPoints(Section):
-    """The point of one task outcome (Butler ``influxDb.reloadTaskFailure`` etc.)."""
+    """The point of one task outcome (Butler ``influxDb.reloadTaskFailure`` etc.). A block written in
+    the config is on unless it says ``enable: false``."""
 
-    enable: bool = False
+    enable: bool = True
     #: static tags of this outcome's points (Butler ``tag.static``)
     tags: dict[str, str] = {}
     #: ``appTag_<tag>=true`` for each tag of the app, ``taskTag_<tag>=true`` for each of the task
@@ -75,11 +76,13 @@ class ReloadSuccessPoints(TaskPoints):
     """Successful reloads are written for every task, or for tasks with a custom property, or not
     at all (Butler ``reloadTaskSuccess.allReloadTasks`` / ``byCustomProperty``)."""
 
-    enable: bool = True
     head_lines: int = Field(default=15, ge=0, le=10_000)
     tail_lines: int = Field(default=25, ge=0, le=10_000)
     all_tasks: bool = False
     by_custom_property: CustomPropertyGate = CustomPropertyGate()
+
+
+_OFF = TaskPoints(enable=False)
 
 
 class TaskPointsSection(Section):
@@ -90,18 +93,19 @@ class TaskPointsSection(Section):
 
     #: static tags of every task point (Butler ``influxDb.tag.static``)
     tags: dict[str, str] = {}
-    reload_failed: TaskPoints = TaskPoints(enable=True)
+    reload_failed: TaskPoints = TaskPoints()
     #: ``reload_task_aborted``: sensebutler's own (Butler writes no point for aborted reloads)
-    reload_aborted: TaskPoints = TaskPoints()
+    reload_aborted: TaskPoints = _OFF
+    #: on, but written only with ``all_tasks`` or ``by_custom_property``
     reload_success: ReloadSuccessPoints = ReloadSuccessPoints()
-    external_program_failed: TaskPoints = TaskPoints()
-    external_program_success: TaskPoints = TaskPoints()
-    user_sync_failed: TaskPoints = TaskPoints()
-    user_sync_success: TaskPoints = TaskPoints()
-    distribute_failed: TaskPoints = TaskPoints()
-    distribute_success: TaskPoints = TaskPoints()
-    preload_failed: TaskPoints = TaskPoints()
-    preload_success: TaskPoints = TaskPoints()
+    external_program_failed: TaskPoints = _OFF
+    external_program_success: TaskPoints = _OFF
+    user_sync_failed: TaskPoints = _OFF
+    user_sync_success: TaskPoints = _OFF
+    distribute_failed: TaskPoints = _OFF
+    distribute_success: TaskPoints = _OFF
+    preload_failed: TaskPoints = _OFF
+    preload_success: TaskPoints = _OFF
 
     def block(self, event: str) -> TaskPoints | None:
         """The enabled block of an alert event (``reload-failed``), None when off or not written."""

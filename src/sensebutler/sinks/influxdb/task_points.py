@@ -31,6 +31,7 @@ UNKNOWN_EXECUTION = {
 }
 _SEPARATOR = "-------------------------------"
 
+
 def measurement_of(alert: ReloadAlert) -> str:
     return f"{alert.task_type}_task_{alert.outcome}"
 
