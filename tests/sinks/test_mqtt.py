@@ -19,13 +19,13 @@ from sensebutler.events.udp import QixPerfEvent
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.simulator.udp_samples import KINDS
-from sensebutler.sources.udp import parse_task_datagram
 from sensebutler.sinks.mqtt.records import Message, pack, unpack
 from sensebutler.sinks.mqtt.sink import MqttSink, build
+from sensebutler.sources.udp import parse_task_datagram
 from sensebutler.sources.udp.inputs import build as build_udp_inputs
+from tests.alerts.samples import APP_ID, EXECUTION_ID, TASK_ID, alert, datagram
 from tests.fixtures.net import async_wait_until, port_accepts
 from tests.fixtures.servers import MosquittoServer, MqttCollector, MqttMessage, TlsFiles, unique_name
-from tests.alerts.samples import APP_ID, EXECUTION_ID, TASK_ID, alert, datagram
 from tests.sinks.output_events import health, scheduler_log_event, server, sessions, user_event
 
 LOG_KINDS = ("engine", "proxy", "repository", "scheduler", "qix-perf")
