@@ -23,10 +23,12 @@ from sensebutler.pipeline.router import Router
 from sensebutler.processors import reload_alerts
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
+from sensebutler.sinks.email import sink as email
 from sensebutler.sinks.influxdb import sink as influxdb
 from sensebutler.sinks.mqtt import sink as mqtt
 from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
+from sensebutler.sinks.script_log_files import sink as script_log_files
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
@@ -43,6 +45,8 @@ FEATURES: tuple[Builder, ...] = (
     prometheus.build,
     mqtt.build,
     newrelic.build,
+    email.build,
+    script_log_files.build,
     # processors
     reload_alerts.build,
     # sources

@@ -17,10 +17,12 @@ from sensebutler.config.qlik import QlikConfig
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
 from sensebutler.config.web import WebConfig
+from sensebutler.sinks.email.config import EmailSection
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
+from sensebutler.sinks.script_log_files.config import ScriptLogFilesSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -42,6 +44,8 @@ class Config(Section):
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
+    email: EmailSection = EmailSection()
+    script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
 
