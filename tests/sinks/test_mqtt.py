@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import socket
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from sensebutler.config import Config
+from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.polled import PollCounters, SelfMetrics
 from sensebutler.events.udp import QixPerfEvent
 from sensebutler.pipeline.router import Router
@@ -19,7 +21,9 @@ from sensebutler.runtime import Runtime, StartupError
 from sensebutler.simulator.udp_samples import KINDS
 from sensebutler.sinks.mqtt.records import Message, pack, unpack
 from sensebutler.sinks.mqtt.sink import MqttSink, build
+from sensebutler.sources.udp import parse_task_datagram
 from sensebutler.sources.udp.inputs import build as build_udp_inputs
+from tests.alerts.samples import APP_ID, EXECUTION_ID, TASK_ID, alert, datagram
 from tests.fixtures.net import async_wait_until, port_accepts
 from tests.fixtures.servers import MosquittoServer, MqttCollector, MqttMessage, TlsFiles, unique_name
 from tests.sinks.output_events import health, scheduler_log_event, server, sessions, user_event
@@ -358,7 +362,7 @@ def test_records_round_trip_and_bad_topics_are_refused() -> None:
 def test_disabled_builds_nothing_and_every_kind_encodes(tmp_path: Path) -> None:
     assert build(Runtime(Config(), Router(), tmp_path)) == []
     sink = make_sink(make_config("127.0.0.1", 1883, "p"), tmp_path)
-    assert sink.kinds == {"health", "sessions", "log", "qix_perf", "user", "self"}
+    assert sink.kinds == {"health", "sessions", "log", "qix_perf", "user", "self", "reload_alert"}
     record = next(iter(sink.encode(user_event("Start session"))))
     assert unpack(record).topic == "p/userevent"
     assert orjson.loads(unpack(record).payload)["command"] == "Start session"
@@ -421,3 +425,106 @@ async def test_real_datagrams_of_every_log_source_and_user_kind_reach_the_broker
         }[event["command"]]
         assert [json.loads(p) for p in topics[f"{prefix}/userevent/{command_topic}"]] == [event]
     assert not sink.stats().dropped
+
+
+def task_topics(prefix: str, **changes: Any) -> dict[str, Any]:
+    topics: dict[str, Any] = {
+        "failure": {"topic": f"{prefix}/task_failure"},
+        "failure_full": {"topic": f"{prefix}/task_failure_full"},
+        "aborted": {"topic": f"{prefix}/task_aborted"},
+        "aborted_full": {"topic": f"{prefix}/task_aborted_full"},
+    }
+    topics.update(changes)
+    return topics
+
+
+def reload_outcome(kind: str, **changes: Any) -> ReloadAlert:
+    return dataclasses.replace(alert(**changes), outcome=kind, source=parse_task_datagram(datagram(kind), 0))
+
+
+#: butler.md §8.4: the keys of the _full topics' JSON
+BUTLER_FULL_KEYS = {
+    "hostName",
+    "user",
+    "taskName",
+    "taskId",
+    "appName",
+    "appId",
+    "logTimeStamp",
+    "logLevel",
+    "executionId",
+    "logMessage",
+    "qs_appTags",
+    "qs_appCustomProperties",
+    "qs_taskTags",
+    "qs_taskCustomProperties",
+    "qs_taskMetadata",
+}
+
+
+async def test_failed_and_aborted_reloads_reach_butlers_task_topics(
+    mosquitto: MosquittoServer, collector: MqttCollector, prefix: str, tmp_path: Path
+) -> None:
+    config = make_config(
+        mosquitto.host,
+        mosquitto.port,
+        prefix,
+        task_topics=task_topics(
+            prefix, aborted_full={"enable": False, "topic": f"{prefix}/task_aborted_full"}
+        ),
+    )
+    sink = make_sink(config, tmp_path)
+    await sink.start()
+    sink.submit(reload_outcome("failed"))
+    sink.submit(reload_outcome("aborted", script_log=None, missing=("script log",)))
+    sink.submit(reload_outcome("success"))  # Butler publishes no successes
+    sink.submit(
+        dataclasses.replace(reload_outcome("failed"), task_type="external_program")
+    )  # nor other types
+    messages = await collector.wait_for(3)
+    await sink.stop()
+
+    topics = by_topic(messages)
+    assert set(topics) == {f"{prefix}/task_failure", f"{prefix}/task_failure_full", f"{prefix}/task_aborted"}
+    assert topics[f"{prefix}/task_failure"] == [b"Reload of Sales"]
+    assert topics[f"{prefix}/task_aborted"] == [b"Reload of Sales"]
+    (full,) = [json.loads(payload) for payload in topics[f"{prefix}/task_failure_full"]]
+    assert set(full) == BUTLER_FULL_KEYS | {"missing"}
+    assert full["hostName"] == "QLIKSERVER1"
+    assert full["user"] == "LAB\\goran"
+    assert full["taskName"] == "Reload of Sales"
+    assert full["taskId"] == TASK_ID
+    assert full["appName"] == "Sales & <Marketing>"
+    assert full["appId"] == APP_ID
+    assert full["logTimeStamp"] == "2024-01-05 11:22:11,123"
+    assert full["logLevel"] == "ERROR"
+    assert full["executionId"] == EXECUTION_ID
+    assert full["logMessage"] == "Max retries reached"
+    assert full["qs_appTags"] == ["Sales"]
+    assert full["qs_appCustomProperties"] == [{"name": "Department", "value": "Sales"}]
+    assert full["qs_taskTags"] == ["Sales", "Nightly"]
+    assert full["qs_taskCustomProperties"] == [{"name": "Butler_FailedAlertEnableEmail", "value": "Yes"}]
+    metadata = full["qs_taskMetadata"]
+    assert metadata["id"] == TASK_ID
+    assert metadata["taskType"] == 0
+    assert metadata["isManuallyTriggered"] is True
+    assert metadata["maxRetries"] == 2
+    assert metadata["customProperties"] == [
+        {"definition": {"name": "Butler_FailedAlertEnableEmail"}, "value": "Yes"}
+    ]
+    assert metadata["operational"] == {"nextExecution": "1753-01-01T00:00:00.000Z"}
+    assert full["missing"] == []
+    assert sink.stats().delivered == 3
+
+
+def test_task_topics_switched_off_give_nothing(tmp_path: Path) -> None:
+    off = {"enable": False, "topic": "x"}
+    config = make_config(
+        "127.0.0.1",
+        1883,
+        "p",
+        task_topics={"failure": off, "failure_full": off, "aborted": off, "aborted_full": off},
+    )
+    sink = make_sink(config, tmp_path)
+    assert list(sink.encode(reload_outcome("failed"))) == []
+    assert list(sink.encode(reload_outcome("aborted"))) == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from pathlib import Path
@@ -10,12 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from sensebutler.config import Config
+from sensebutler.events.alerts import NameValue, ReloadAlert
 from sensebutler.events.polled import PollCounters, SelfMetrics, SinkCounters
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.newrelic.client import MAX_BODY_BYTES, bodies
 from sensebutler.sinks.newrelic.records import unpack
 from sensebutler.sinks.newrelic.sink import NewRelicSink, build
+from tests.alerts.samples import EXECUTION_ID, TASK_ID, alert
 from tests.fixtures.net import async_wait_until, free_tcp_port
 from tests.fixtures.servers import HttpReceiver, RecordedRequest
 from tests.sinks.output_events import T0_NS, health, scheduler_log_event, server, sessions, user_event
@@ -343,3 +346,194 @@ def test_bodies_stay_under_the_size_limit() -> None:
     assert all(len(chunk) <= MAX_BODY_BYTES for chunk in chunks)
     assert sum(chunk.count(b'{"x"') for chunk in chunks) == 2500
     assert bodies([]) == []
+
+
+# -- reload alerts: Butler's incident events and logs -------------------------------------------------
+
+ALERT_ACCOUNTS = [
+    {"name": "prod", "account_id": 111, "insert_api_key": "NRAK-PROD-KEY"},
+    {"name": "ops", "account_id": "222", "insert_api_key": "NRAK-OPS-KEY"},
+]
+#: butler.md §8.6: the qs_* attributes of a reload event (and of a log's common attributes)
+BUTLER_EVENT_ATTRIBUTES = {
+    "qs_hostName",
+    "qs_user",
+    "qs_taskName",
+    "qs_taskId",
+    "qs_appName",
+    "qs_appId",
+    "qs_logTimeStamp",
+    "qs_logLevel",
+    "qs_executionId",
+    "qs_logMessage",
+}
+BUTLER_LOG_ATTRIBUTES = {
+    "logtype",
+    "qs_executingNodeName",
+    "qs_executionStartTime",
+    "qs_executionStopTime",
+    "qs_executionDuration",
+    "qs_executionStatusNum",
+    "qs_exeuctionStatusText",
+    "qs_scriptLogSize",
+    "qs_scriptLogTailCount",
+}
+
+
+def alert_config(url: str, **reload_alerts: Any) -> Config:
+    return Config.model_validate(
+        {
+            "alerts": {"enable": True, "time_zone": "UTC"},
+            "new_relic": {
+                "enable": True,
+                "accounts": ALERT_ACCOUNTS,
+                "event_url": url,
+                "log_url": f"{url}/log/v1",
+                "static_attributes": {"qs_env": "dev"},
+                "delivery": FAST_DELIVERY,
+                "reload_alerts": reload_alerts,
+            },
+        }
+    )
+
+
+async def started_sink(config: Config, state_dir: Path) -> tuple[NewRelicSink, Runtime]:
+    runtime = Runtime(config, Router(), state_dir)
+    (sink,) = build(runtime)
+    assert isinstance(sink, NewRelicSink)
+    for service in runtime.services:
+        await service.start()
+    await sink.start()
+    return sink, runtime
+
+
+async def stop_all(sink: NewRelicSink, runtime: Runtime) -> None:
+    await sink.stop()
+    for service in reversed(runtime.services):
+        await service.stop()
+
+
+def failed_reload(task_id: str = TASK_ID, **custom: str) -> ReloadAlert:
+    made = alert()
+    assert made.task is not None
+    task = dataclasses.replace(
+        made.task, custom_properties=tuple(NameValue(name, value) for name, value in custom.items())
+    )
+    return dataclasses.replace(
+        made,
+        time_ns=T0_NS,
+        task=task,
+        source=dataclasses.replace(made.source, task_id=task_id),
+    )
+
+
+async def test_reload_alerts_reach_the_accounts_named_always_and_by_the_tasks_custom_property(
+    http_receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    http_receiver.respond("/log/v1", 202)
+    config = alert_config(
+        http_receiver.url,
+        reload_failed={
+            "event": {"accounts": ["prod"], "by_custom_property": True, "attributes": {"kind": "event"}},
+            "log": {"by_custom_property": True, "tail_lines": 3},
+            "attributes": {"service": "butler"},
+        },
+    )
+    sink, runtime = await started_sink(config, tmp_path)
+    sink.submit(
+        failed_reload(
+            Butler_FailedTask_Event_NewRelicAccount="ops",
+            Butler_FailedTask_Log_NewRelicAccount="ghost",  # not configured: counted, not sent
+        )
+    )
+    # the same task again: its event is rate-limited (both accounts); its first log goes to ops
+    sink.submit(
+        failed_reload(
+            Butler_FailedTask_Event_NewRelicAccount="ops", Butler_FailedTask_Log_NewRelicAccount="ops"
+        )
+    )
+    sink.submit(failed_reload("other-task", Butler_FailedTask_Log_NewRelicAccount="prod"))
+    stats = sink.stats()
+    await async_wait_until(
+        lambda: stats.delivered + sum(stats.dropped.values()) >= 8, 10, f"all items ({stats})"
+    )
+    await stop_all(sink, runtime)
+    assert stats.delivered == 5
+    assert stats.dropped == {"unknown_account": 1, "rate_limited": 2}
+
+    items: dict[tuple[str, str], list[Any]] = {}
+    for (path, key), bodies_of in by_key(http_receiver.requests).items():
+        items[(path, key)] = [item for body in bodies_of for item in body]
+    task_ids = {
+        where: sorted(item.get("qs_taskId") or item["common"]["attributes"]["qs_taskId"] for item in found)
+        for where, found in items.items()
+    }
+    assert task_ids == {
+        ("/v1/accounts/111/events", "NRAK-PROD-KEY"): sorted([TASK_ID, "other-task"]),
+        ("/v1/accounts/222/events", "NRAK-OPS-KEY"): [TASK_ID],
+        ("/log/v1", "NRAK-OPS-KEY"): [TASK_ID],
+        ("/log/v1", "NRAK-PROD-KEY"): ["other-task"],
+    }
+    (event,) = items[("/v1/accounts/222/events", "NRAK-OPS-KEY")]
+    assert event["eventType"] == "qs_reloadTaskFailedEvent"
+    assert event["timestamp"] == T0_MS
+    assert set(event) >= BUTLER_EVENT_ATTRIBUTES
+    assert event["qs_hostName"] == "QLIKSERVER1"
+    assert event["qs_user"] == "LAB/goran"
+    assert event["qs_taskId"] == TASK_ID
+    assert event["qs_executionId"] == EXECUTION_ID
+    assert event["qs_logMessage"] == "Max retries reached"
+    assert event["qs_taskTag_Nightly"] == "true"
+    assert event["qs_appTag_Sales"] == "true"
+    assert (event["qs_env"], event["service"], event["kind"]) == ("dev", "butler", "event")
+    assert "version" in event
+
+    (block,) = items[("/log/v1", "NRAK-PROD-KEY")]
+    attributes = block["common"]["attributes"]
+    assert set(attributes) >= BUTLER_EVENT_ATTRIBUTES | BUTLER_LOG_ATTRIBUTES
+    assert attributes["logtype"] == "qs_reloadTaskFailedLog"
+    assert attributes["qs_exeuctionStatusText"] == "FinishedFail"
+    assert attributes["qs_executionStatusNum"] == 8
+    assert attributes["qs_executionDuration"] == {"hours": 1, "minutes": 2, "seconds": 8}
+    assert attributes["qs_executionStartTime"]["startTimeUTC"] == "2024-01-05T10:20:03.112Z"
+    assert attributes["qs_scriptLogTailCount"] == 3
+    assert attributes["service"] == "butler"
+    assert "kind" not in attributes  # the event's own static attribute
+    (entry,) = block["logs"]
+    assert entry["timestamp"] == T0_MS
+    assert entry["message"] == (
+        "2024-01-05T10:20:03.020Z\tChanging task state to Triggered\n"
+        "2024-01-05T11:22:11.123Z\tChanging task state from Started to FinishedFail\n"
+        "\r\n-------------------------------\r\n\r\n"
+        "20240105T102003.038+0100 line 38\r\n20240105T102003.039+0100 line 39\r\n"
+        "20240105T102003.040+0100 line 40"
+    )
+
+
+async def test_a_reload_alert_with_nothing_to_route_is_not_sent_and_aborted_uses_its_own_names(
+    http_receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    config = alert_config(
+        http_receiver.url,
+        reload_aborted={"event": {"accounts": ["ops"]}, "rate_limit_s": 0},
+    )
+    sink, runtime = await started_sink(config, tmp_path)
+    assert sink.kinds == {"reload_alert"}
+    aborted = dataclasses.replace(
+        failed_reload(), outcome="aborted", script_log=None, missing=("script log",)
+    )
+    sink.submit(failed_reload())  # reload_failed is off
+    sink.submit(aborted)
+    sink.submit(aborted)  # no rate limit
+    requests = await http_receiver.wait_for(1, "/v1/accounts/222/events")
+    await async_wait_until(lambda: sink.stats().delivered == 2, 5, "both aborted events")
+    await stop_all(sink, runtime)
+    events = [item for request in http_receiver.requests for item in request.json()]
+    assert [event["eventType"] for event in events] == ["qs_reloadTaskAbortedEvent"] * 2
+    assert events[0]["qs_missing"] == "script log unavailable"
+    assert requests[0].headers["api-key"] == "NRAK-OPS-KEY"
+
+
+def test_reload_alert_accounts_must_be_configured(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match=r"reload_alerts.reload_failed.event.accounts: 'nobody'"):
+        alert_config("http://127.0.0.1:9", reload_failed={"event": {"accounts": ["nobody"]}})

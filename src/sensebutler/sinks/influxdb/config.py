@@ -49,6 +49,70 @@ class IncludeDocFields(Section):
     in_memory_docs: bool = False
 
 
+class CustomPropertyGate(Section):
+    """Write only for tasks whose custom property ``name`` has the value ``value``."""
+
+    enable: bool = False
+    name: str = "Butler_SuccessReloadTask_InfluxDB"
+    value: str = "Yes"
+
+
+class TaskPoints(Section):
+    """The point of one task outcome (Butler ``influxDb.reloadTaskFailure`` etc.). A block written in
+    the config is on unless it says ``enable: false``."""
+
+    enable: bool = True
+    #: static tags of this outcome's points (Butler ``tag.static``)
+    tags: dict[str, str] = {}
+    #: ``appTag_<tag>=true`` for each tag of the app, ``taskTag_<tag>=true`` for each of the task
+    use_app_tags: bool = True
+    use_task_tags: bool = True
+    #: script log lines in ``scriptLog`` / ``reload_log`` (reload tasks only)
+    head_lines: int = Field(default=0, ge=0, le=10_000)
+    tail_lines: int = Field(default=20, ge=0, le=10_000)
+
+
+class ReloadSuccessPoints(TaskPoints):
+    """Successful reloads are written for every task, or for tasks with a custom property, or not
+    at all (Butler ``reloadTaskSuccess.allReloadTasks`` / ``byCustomProperty``)."""
+
+    head_lines: int = Field(default=15, ge=0, le=10_000)
+    tail_lines: int = Field(default=25, ge=0, le=10_000)
+    all_tasks: bool = False
+    by_custom_property: CustomPropertyGate = CustomPropertyGate()
+
+
+_OFF = TaskPoints(enable=False)
+
+
+class TaskPointsSection(Section):
+    """Task outcomes (``reload_alert`` events from ``alerts:``) as Butler's measurements.
+
+    One block per outcome, named like the alert events (``reload_failed``, ``distribute_success``).
+    """
+
+    #: static tags of every task point (Butler ``influxDb.tag.static``)
+    tags: dict[str, str] = {}
+    reload_failed: TaskPoints = TaskPoints()
+    #: ``reload_task_aborted``: sensebutler's own (Butler writes no point for aborted reloads)
+    reload_aborted: TaskPoints = _OFF
+    #: on, but written only with ``all_tasks`` or ``by_custom_property``
+    reload_success: ReloadSuccessPoints = ReloadSuccessPoints()
+    external_program_failed: TaskPoints = _OFF
+    external_program_success: TaskPoints = _OFF
+    user_sync_failed: TaskPoints = _OFF
+    user_sync_success: TaskPoints = _OFF
+    distribute_failed: TaskPoints = _OFF
+    distribute_success: TaskPoints = _OFF
+    preload_failed: TaskPoints = _OFF
+    preload_success: TaskPoints = _OFF
+
+    def block(self, event: str) -> TaskPoints | None:
+        """The enabled block of an alert event (``reload-failed``), None when off or not written."""
+        found = getattr(self, event.replace("-", "_"), None)
+        return found if isinstance(found, TaskPoints) and found.enable else None
+
+
 class InfluxDbSection(SinkSection):
     """InfluxDB 1.x, 2.x or 3.x, with Butler SOS's measurement names (see ``docs/influxdb.md``)."""
 
@@ -66,6 +130,8 @@ class InfluxDbSection(SinkSection):
     raw_event: bool = False
     #: ``butler_sos_instance`` tag of the self-metrics measurements
     instance_tag: str = "sensebutler"
+    #: task outcomes (failed, aborted, successful reloads and other task types) as Butler writes them
+    tasks: TaskPointsSection = TaskPointsSection()
 
     @model_validator(mode="after")
     def _version_settings_present(self) -> InfluxDbSection:

@@ -26,11 +26,14 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from sensebutler.alerts.context import ContextOptions
 from sensebutler.events import Event
+from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
+from sensebutler.sinks.influxdb.config import TaskPointsSection
 from sensebutler.sinks.influxdb.line_protocol import (
     FORMATTERS,
     FieldValue,
@@ -39,6 +42,7 @@ from sensebutler.sinks.influxdb.line_protocol import (
     format_value,
 )
 from sensebutler.sinks.influxdb.schema import FIELDS, PROFILES, Version, specs_for
+from sensebutler.sinks.influxdb.task_points import TaskPointMaker
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,7 @@ SUPPORTED_KINDS = frozenset(
         EventCount.kind,
         RejectedEventCount.kind,
         UdpQueueMetrics.kind,
+        ReloadAlert.kind,
     }
 )
 
@@ -92,6 +97,10 @@ class MappingOptions:
     raw_event: bool = False
     #: this sink's own name: its ``sensebutler_sink`` row also reports ``values_clamped``
     sink_name: str = "influxdb"
+    #: which task outcomes become points, with their tags (``influxdb.tasks``)
+    tasks: TaskPointsSection = field(default_factory=TaskPointsSection)
+    #: time zone and URLs of the task points' time objects (``alerts:``)
+    alert_context: ContextOptions = field(default_factory=ContextOptions)
 
 
 # -- engine uptime -------------------------------------------------------------------------------------
@@ -262,7 +271,9 @@ class InfluxMapping:
             EventCount: self._event_count,
             RejectedEventCount: self._rejected_event_count,
             UdpQueueMetrics: self._udp_queue,
+            ReloadAlert: self._task_outcome,
         }
+        self._task_points = TaskPointMaker(options.tasks, options.alert_context)
 
     # -- public ------------------------------------------------------------------------------------
     def points(self, event: Event) -> list[Point]:
@@ -597,6 +608,14 @@ class InfluxMapping:
         tags["queue_type"] = event.queue_type
         tags["host"] = event.host
         return [Point(f"{event.queue_type}_queue", tags, fields, event.time_ns)]
+
+    # -- task outcomes -------------------------------------------------------------------------------
+    def _task_outcome(self, alert: ReloadAlert) -> list[Point]:
+        made = self._task_points.point(alert)
+        if made is None:
+            return []
+        measurement, tags, fields = made
+        return [Point(measurement, tags, fields, alert.time_ns)]
 
     # -- UDP events ----------------------------------------------------------------------------------
     def _next_offset(self) -> int:

@@ -72,6 +72,35 @@ _QUEUE_FIELDS: dict[str, FieldDef] = {
     "backpressure_active": _INT_V1_FLOAT,
 }
 
+#: task outcomes (``task_points.py``): Butler's InfluxDB clients write every number as a float
+_TASK_BASE = {"log_timestamp": _STRING, "execution_id": _STRING, "log_message": _STRING}
+_TASK_EXECUTION = {
+    "task_executionStartTime_json": _STRING,
+    "task_executionStopTime_json": _STRING,
+    "task_executionDuration_json": _STRING,
+    "task_executionDuration_sec": _FLOAT,
+    "task_executionDuration_min": _FLOAT,
+    "task_executionDuration_h": _FLOAT,
+}
+_TASK_SCRIPT_LOG = {
+    "task_scriptLogSize": _FLOAT,
+    "task_scriptLogHeadCount": _FLOAT,
+    "task_scriptLogTailCount": _FLOAT,
+    "scriptLog": _STRING,
+    "reload_log": _STRING,
+}
+TASK_MEASUREMENTS: dict[str, dict[str, FieldDef]] = {
+    **{
+        f"reload_task_{outcome}": {**_TASK_BASE, **_TASK_EXECUTION, **_TASK_SCRIPT_LOG}
+        for outcome in ("failed", "aborted", "success")
+    },
+    **{
+        f"{task_type}_task_{outcome}": {**_TASK_BASE, **_TASK_EXECUTION}
+        for task_type in ("external_program", "user_sync", "distribute", "preload")
+        for outcome in ("failed", "success")
+    },
+}
+
 #: measurement → canonical field name → definition
 FIELDS: dict[str, dict[str, FieldDef]] = {
     "sense_server": {"version": _STRING, "started": _STRING, "uptime": _STRING},
@@ -186,6 +215,7 @@ FIELDS: dict[str, dict[str, FieldDef]] = {
         "appId": _f("string", suffixed_from=2),
         "appName": _f("string", suffixed_from=2),
     },
+    **TASK_MEASUREMENTS,
 }
 
 
@@ -245,6 +275,7 @@ PROFILES: dict[Version, VersionProfile] = {
 __all__ = [
     "FIELDS",
     "PROFILES",
+    "TASK_MEASUREMENTS",
     "VERSIONS",
     "FieldDef",
     "FieldSpec",

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from sensebutler.alerts.context import ContextOptions
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.events import Event
 from sensebutler.runtime import Runtime, StartupError
@@ -73,6 +74,8 @@ def mapping_options(runtime: Runtime) -> MappingOptions:
         },
         raw_event=section.raw_event,
         sink_name=SINK_NAME,
+        tasks=section.tasks,
+        alert_context=ContextOptions.from_config(config.alerts),
     )
 
 

@@ -34,6 +34,16 @@ class MqttLogEventTopics(Section):
     publish_to_subsystem_topics: bool = True
 
 
+class MqttTaskTopics(Section):
+    """Butler's reload task topics (``mqttConfig.taskFailureTopic`` ...): the task name as text, and
+    the whole alert as JSON on the ``_full`` topic (Butler ``taskFailureSendFull``)."""
+
+    failure: MqttTopic = MqttTopic(topic="qliksense/task_failure")
+    failure_full: MqttTopic = MqttTopic(topic="qliksense/task_failure_full")
+    aborted: MqttTopic = MqttTopic(topic="qliksense/task_aborted")
+    aborted_full: MqttTopic = MqttTopic(topic="qliksense/task_aborted_full")
+
+
 class MqttSection(SinkSection):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
@@ -51,3 +61,5 @@ class MqttSection(SinkSection):
     user_events: MqttUserEventTopics = MqttUserEventTopics()
     #: sensebutler's own metrics, as one JSON document on ``<self_metrics_topic>/<instance>``
     self_metrics_topic: str = Field(default="sensebutler/self", min_length=1)
+    #: failed and aborted reload tasks (``reload_alert`` events; ``alerts.enable`` must be on)
+    task_topics: MqttTaskTopics = MqttTaskTopics()

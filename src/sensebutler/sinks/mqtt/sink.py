@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sensebutler.events import Event
+from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.runtime import Runtime, StartupError
@@ -24,6 +25,7 @@ SUPPORTED_KINDS = (
     QixPerfEvent.kind,
     UserEvent.kind,
     SelfMetrics.kind,
+    ReloadAlert.kind,
 )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 import orjson
 
 from sensebutler.events import Event
+from sensebutler.events.alerts import TASK_TYPES, ReloadAlert
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.sinks.mqtt.config import MqttSection, MqttTopic
@@ -43,6 +44,62 @@ QIX_PERF_FIELDS = (
 )
 
 
+def _on(topic: MqttTopic) -> MqttTopic | None:
+    return topic if topic.enable else None
+
+
+_TASK_TYPE_NUMBERS = {name: number for number, name in TASK_TYPES.items()}
+
+
+def task_document(alert: ReloadAlert) -> dict[str, object]:
+    """The ``_full`` topic's JSON: Butler's keys (butler.md §8.4), plus ``missing``.
+
+    ``qs_taskMetadata`` has the ``task/full`` fields the enricher keeps, under QRS's names.
+    """
+    source, task, app = alert.source, alert.task, alert.app
+    metadata: dict[str, object] = {"id": source.task_id, "name": source.task_name}
+    if task is not None:
+        metadata.update(
+            {
+                "taskType": _TASK_TYPE_NUMBERS[task.task_type],
+                "isManuallyTriggered": task.is_manually_triggered,
+                "isPartialReload": task.is_partial_reload,
+                "maxRetries": task.max_retries,
+                "modifiedByUserName": task.modified_by_username,
+                "modifiedDate": task.modified_date,
+                "taskSessionTimeout": task.session_timeout,
+                "tags": [{"name": tag} for tag in task.tags],
+                "customProperties": [
+                    {"definition": {"name": item.name}, "value": item.value}
+                    for item in task.custom_properties
+                ],
+                "operational": {"nextExecution": task.next_execution},
+            }
+        )
+    return {
+        "hostName": source.host,
+        "user": source.user.replace("\\\\", "\\"),
+        "taskName": source.task_name,
+        "taskId": source.task_id,
+        "appName": source.app_name,
+        "appId": source.app_id,
+        "logTimeStamp": source.log_timestamp,
+        "logLevel": source.level,
+        "executionId": source.execution_id,
+        "logMessage": source.message,
+        "qs_appTags": list(app.tags) if app is not None else [],
+        "qs_appCustomProperties": [
+            {"name": item.name, "value": item.value} for item in (app.custom_properties if app else ())
+        ],
+        "qs_taskTags": list(task.tags) if task is not None else [],
+        "qs_taskCustomProperties": [
+            {"name": item.name, "value": item.value} for item in (task.custom_properties if task else ())
+        ],
+        "qs_taskMetadata": metadata,
+        "missing": list(alert.missing),
+    }
+
+
 def js_number(value: float) -> str:
     """A number as JavaScript prints it (``12`` not ``12.0``), as Butler SOS's topics carry it."""
     if isinstance(value, float) and value.is_integer():
@@ -73,6 +130,12 @@ class TopicMap:
             if topic.enable
         }
         self.self_metrics_topic = section.self_metrics_topic
+        tasks = section.task_topics
+        #: reload outcome → (task name topic, JSON topic), each None when off
+        self.task_topics: dict[str, tuple[MqttTopic | None, MqttTopic | None]] = {
+            "failed": (_on(tasks.failure), _on(tasks.failure_full)),
+            "aborted": (_on(tasks.aborted), _on(tasks.aborted_full)),
+        }
         self.log_tags = dict(log_tags)
         self.user_tags = dict(user_tags)
 
@@ -85,10 +148,22 @@ class TopicMap:
             yield from self._log(event)
         elif isinstance(event, UserEvent):
             yield from self._user(event)
+        elif isinstance(event, ReloadAlert):
+            yield from self._task(event)
         elif isinstance(event, SelfMetrics):
             yield self._message(
                 f"{self.self_metrics_topic}/{topic_level(event.instance)}", orjson.dumps(event)
             )
+
+    def _task(self, alert: ReloadAlert) -> Iterator[Message]:
+        """Butler publishes failed and aborted reload tasks only."""
+        if alert.task_type != "reload":
+            return
+        basic, full = self.task_topics.get(alert.outcome, (None, None))
+        if basic is not None:
+            yield self._message(basic.topic, alert.source.task_name.encode())
+        if full is not None:
+            yield self._message(full.topic, orjson.dumps(task_document(alert)))
 
     def _message(self, topic: str, payload: bytes) -> Message:
         return Message(topic, payload, self.qos, self.retain)

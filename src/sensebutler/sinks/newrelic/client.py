@@ -69,6 +69,8 @@ class NewRelicDestination:
     def url(self, api: Api, account: NewRelicAccount) -> str:
         if api == "metric":
             return self.section.metric_url
+        if api == "log":
+            return self.section.log_url
         return f"{self.section.event_url.rstrip('/')}/v1/accounts/{account.account_id}/events"
 
     async def send(self, batch: list[bytes]) -> None:

@@ -57,10 +57,76 @@ class NewRelicLogEvents(Section):
     levels: list[Literal["warn", "error", "fatal"]] = ["warn", "error", "fatal"]
 
 
+AlertApi = Literal["event", "log"]
+
+
+class NewRelicAlertTarget(Section):
+    """The event or the log of one reload outcome (Butler ``destination.event`` / ``destination.log``).
+
+    A block written in the config is on unless it says ``enable: false``.
+    """
+
+    enable: bool = True
+    #: accounts that receive every alert (Butler ``sendToAccount.always.account``)
+    accounts: list[str] = []
+    #: also the accounts named by the task's custom property (Butler ``sendToAccount.byCustomProperty``)
+    by_custom_property: bool = False
+    #: that custom property; empty = Butler's (``Butler_FailedTask_Event_NewRelicAccount``, ...)
+    custom_property: str = ""
+    #: static attributes (Butler ``attribute.static``)
+    attributes: dict[str, str] = {}
+    #: ``qs_appTag_<tag>`` / ``qs_taskTag_<tag>`` = ``"true"`` for each tag of the app / task
+    use_app_tags: bool = True
+    use_task_tags: bool = True
+    #: log only: script log lines at the end of the message
+    tail_lines: int = Field(default=20, ge=0, le=10_000)
+
+
+def _target_off() -> NewRelicAlertTarget:
+    return NewRelicAlertTarget(enable=False)
+
+
+class NewRelicReloadAlert(Section):
+    """Failed or aborted reloads as New Relic events and logs (Butler ``incidentTool.newRelic.<event>``)."""
+
+    event: NewRelicAlertTarget = Field(default_factory=_target_off)
+    log: NewRelicAlertTarget = Field(default_factory=_target_off)
+    #: at most one event (and one log) per task in this many seconds; 0 = no limit
+    #: (Butler ``sharedSettings.rateLimit``); kept in the state backend
+    rate_limit_s: float = Field(default=300.0, ge=0, le=30 * 86_400)
+    #: static attributes of both (Butler ``sharedSettings.attribute.static``)
+    attributes: dict[str, str] = {}
+    #: New Relic event type and log type; empty = Butler's (``qs_reloadTaskFailedEvent``, ...)
+    event_type: str = Field(default="", pattern=r"^[A-Za-z0-9_:]*$")
+    log_type: str = ""
+
+
+class NewRelicReloadAlerts(Section):
+    """``reload_alert`` events (``alerts.enable`` must be on): Butler's New Relic incident events and logs."""
+
+    reload_failed: NewRelicReloadAlert = NewRelicReloadAlert()
+    reload_aborted: NewRelicReloadAlert = NewRelicReloadAlert()
+
+    def targets(self) -> list[tuple[str, AlertApi, NewRelicAlertTarget]]:
+        """``(event, api, target)`` of every enabled target (``("reload-failed", "event", ...)``)."""
+        found: list[tuple[str, AlertApi, NewRelicAlertTarget]] = []
+        for event, alert in (("reload-failed", self.reload_failed), ("reload-aborted", self.reload_aborted)):
+            pairs: tuple[tuple[AlertApi, NewRelicAlertTarget], ...] = (
+                ("event", alert.event),
+                ("log", alert.log),
+            )
+            for api, target in pairs:
+                if target.enable:
+                    found.append((event, api, target))
+        return found
+
+
 class NewRelicSection(SinkSection):
     accounts: list[NewRelicAccount] = []
     metric_url: str = "https://metric-api.eu.newrelic.com/metric/v1"
     event_url: str = "https://insights-collector.eu01.nr-data.net"
+    #: Log API (reload alerts' logs); US: https://log-api.newrelic.com/log/v1
+    log_url: str = "https://log-api.eu.newrelic.com/log/v1"
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     headers: dict[str, str] = {}
     static_attributes: dict[str, str] = {}
@@ -69,6 +135,7 @@ class NewRelicSection(SinkSection):
     log_events: NewRelicLogEvents = NewRelicLogEvents()
     #: hash user names in user events (Butler SOS: sendToNewRelic.scramble)
     scramble_users: bool = True
+    reload_alerts: NewRelicReloadAlerts = NewRelicReloadAlerts()
     required_when_enabled = ("accounts",)
 
     @model_validator(mode="after")
@@ -83,6 +150,12 @@ class NewRelicSection(SinkSection):
             f"routing.{kind}: {name!r}"
             for kind, targets in self.routing.model_dump().items()
             for name in targets
+            if name not in names
+        ]
+        unknown += [
+            f"reload_alerts.{event.replace('-', '_')}.{api}.accounts: {name!r}"
+            for event, api, target in self.reload_alerts.targets()
+            for name in target.accounts
             if name not in names
         ]
         if unknown:

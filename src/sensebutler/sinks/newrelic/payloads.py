@@ -16,7 +16,7 @@ from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics, 
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, UserEvent
 from sensebutler.sinks.newrelic.config import NewRelicSection
 
-Api = Literal["metric", "event"]
+Api = Literal["metric", "event", "log"]
 Item = dict[str, Any]
 MB = 1024 * 1024
 

@@ -1,6 +1,6 @@
 """One New Relic item as a self-contained record: which API, which account, and the item's JSON.
 
-    b"metric\n<account name>\n{...}"   or   b"event\n<account name>\n{...}"
+    b"metric\n<account name>\n{...}"   or   b"event\n..."   or   b"log\n..."
 
 Account names cannot contain line breaks (the config refuses them), so the framing is unambiguous.
 """
@@ -13,7 +13,7 @@ import orjson
 
 from sensebutler.sinks.newrelic.payloads import Api, Item
 
-APIS: tuple[Api, ...] = ("metric", "event")
+APIS: tuple[Api, ...] = ("metric", "event", "log")
 
 
 def pack(api: Api, account: str, item: Item) -> bytes:

@@ -1,22 +1,33 @@
-"""New Relic: Butler SOS's Metric API and Event API payloads, each kind routed to its own accounts.
+"""New Relic: Butler SOS's Metric API and Event API payloads, each kind routed to its own accounts,
+and Butler's reload-alert events and logs, routed per task.
 
-Names, routing and what differs from Butler SOS: docs/outputs.md.
+Names, routing and what differs from Butler SOS and Butler: docs/outputs.md.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 
+from sensebutler.alerts.context import ContextOptions
+from sensebutler.alerts.limits import AlertLimits
 from sensebutler.events import Event
+from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, UserEvent
+from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import DeliverySink, Sink, kinds_for
 from sensebutler.sinks.newrelic.client import NewRelicDestination
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.newrelic.payloads import Payloads
 from sensebutler.sinks.newrelic.records import pack
+from sensebutler.sinks.newrelic.reload_alerts import ReloadAlertItems, records_of
 
+log = logging.getLogger(__name__)
+
+SINK_NAME = "new_relic"
 #: event kind → the ``routing`` list naming its accounts
 ROUTING_KEYS = {
     HealthSample.kind: "health",
@@ -33,6 +44,11 @@ def accounts_by_kind(section: NewRelicSection) -> dict[str, list[str]]:
 
 
 class NewRelicSink(DeliverySink):
+    """Reload alerts are admitted asynchronously: the rate limit (per task, event and log apart, as
+    in Butler) lives in the state backend. Counters: a rate-limited item is
+    ``dropped["rate_limited"]``; an account a task's custom property names but ``accounts`` does
+    not is ``dropped["unknown_account"]``."""
+
     def __init__(self, runtime: Runtime, section: NewRelicSection, routes: Mapping[str, list[str]]) -> None:
         config = runtime.config
         self.routes = dict(routes)
@@ -44,17 +60,88 @@ class NewRelicSink(DeliverySink):
             config.udp.log_events.tags,
             config.udp.user_events.tags,
         )
+        self.alert_items = ReloadAlertItems(section, ContextOptions.from_config(config.alerts))
+        supported = set(routes)
+        if self.alert_items.targets:
+            supported.add(ReloadAlert.kind)
         super().__init__(
-            "new_relic",
-            kinds_for("new_relic", section.events, routes),
+            SINK_NAME,
+            kinds_for(SINK_NAME, section.events, supported),
             NewRelicDestination(section),
             section.delivery or config.delivery,
             runtime.state_dir / "spool",
         )
+        self.known_accounts = frozenset(account.name for account in section.accounts)
+        self.limits = AlertLimits(runtime.state) if ReloadAlert.kind in self.kinds else None
+        self._pending: set[asyncio.Task[None]] = set()
+        self._alert_log = RateLimitedLog(log, 60.0)
 
     def encode(self, event: Event) -> Iterable[bytes]:
         accounts = self.routes.get(event.kind, ())
         return [pack(api, account, item) for api, item in self.payloads.items(event) for account in accounts]
+
+    def submit(self, event: Event) -> None:
+        if not isinstance(event, ReloadAlert):
+            super().submit(event)
+            return
+        if not self.alert_items.targets_for(event):
+            return
+        task = asyncio.get_running_loop().create_task(self._admit(event))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _admit(self, alert: ReloadAlert) -> None:
+        stats = self.delivery.stats
+        records: list[bytes] = []
+        try:
+            for target, names in records_of(self.alert_items, alert):
+                unknown = [name for name in names if name not in self.known_accounts]
+                if unknown:
+                    stats.received += len(unknown)
+                    stats.dropped["unknown_account"] += len(unknown)
+                    self._alert_log.log(
+                        logging.WARNING,
+                        "unknown_account",
+                        "%s: task %s names New Relic account(s) %s in %s, which new_relic.accounts "
+                        "does not have; not sent there",
+                        self.name,
+                        alert.source.task_id,
+                        ", ".join(repr(name) for name in unknown),
+                        target.custom_property,
+                    )
+                accounts = [name for name in names if name in self.known_accounts]
+                if not accounts:
+                    continue
+                assert self.limits is not None
+                window = target.shared.rate_limit_s
+                if not await self.limits.allow(
+                    self.name, target.limit_name, alert.source.task_id, window_s=window
+                ):
+                    stats.received += len(accounts)
+                    stats.dropped["rate_limited"] += len(accounts)
+                    continue
+                item = self.alert_items.item(target, alert)
+                records += [pack(target.api, account, item) for account in accounts]
+        except Exception as exc:
+            stats.received += 1
+            stats.dropped["encode_error"] += 1
+            self._alert_log.log(
+                logging.ERROR,
+                "encode",
+                "%s: cannot make the reload alert items: %r",
+                self.name,
+                exc,
+                exc_info=True,
+            )
+            return
+        if records:
+            self.delivery.enqueue(records)
+
+    async def stop(self) -> None:
+        """Let alerts being admitted reach the delivery (bounded by its shutdown timeout), then stop."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=self.delivery.config.shutdown_timeout_s)
+        await super().stop()
 
 
 def build(runtime: Runtime) -> list[Sink]:
