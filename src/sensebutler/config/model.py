@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from sensebutler.alerts.config import AlertsSection
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.config.logging import LoggingConfig
@@ -35,6 +36,7 @@ class Config(Section):
     qlik: QlikConfig = QlikConfig()
     polling: PollingConfig = PollingConfig()
     udp: UdpConfig = UdpConfig()
+    alerts: AlertsSection = AlertsSection()
     delivery: DeliveryConfig = DeliveryConfig()
     influxdb: InfluxDbSection = InfluxDbSection()
     prometheus: PrometheusSection = PrometheusSection()

@@ -1,0 +1,37 @@
+"""The names of alert events: ``<task type>-<outcome>`` as in Butler's template file names.
+
+``reload-failed``, ``reload-aborted``, ``reload-success``, ``distribute-failed``, ``preload-success``,
+``external-program-failed``, ``user-sync-success``, ... A destination's config has one block per
+event it supports, under the name with ``_`` for ``-`` (``reload_failed``).
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from sensebutler.events.alerts import Outcome, ReloadAlert, TaskType
+
+TASK_TYPE_SLUGS: dict[TaskType, str] = {
+    "reload": "reload",
+    "external_program": "external-program",
+    "user_sync": "user-sync",
+    "distribute": "distribute",
+    "preload": "preload",
+}
+
+#: every event name, in a stable order
+ALL_EVENTS: tuple[str, ...] = tuple(
+    f"{TASK_TYPE_SLUGS[task_type]}-{outcome}"
+    for task_type in get_args(TaskType)
+    for outcome in get_args(Outcome)
+)
+
+
+def event_name(alert: ReloadAlert) -> str:
+    """``reload-failed``, ``distribute-success``, ..."""
+    return f"{TASK_TYPE_SLUGS[alert.task_type]}-{alert.outcome}"
+
+
+def config_key(event: str) -> str:
+    """The config block of an event: ``reload-failed`` -> ``reload_failed``."""
+    return event.replace("-", "_")
