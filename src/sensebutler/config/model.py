@@ -21,6 +21,10 @@ from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
+from sensebutler.sinks.signl4.config import Signl4Section
+from sensebutler.sinks.slack.config import SlackSection
+from sensebutler.sinks.teams.config import TeamsSection
+from sensebutler.sinks.webhook.config import WebhookSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -42,6 +46,10 @@ class Config(Section):
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
+    slack: SlackSection = SlackSection()
+    teams: TeamsSection = TeamsSection()
+    webhook: WebhookSection = WebhookSection()
+    signl4: Signl4Section = Signl4Section()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
 
