@@ -23,10 +23,12 @@ from sensebutler.pipeline.router import Router
 from sensebutler.processors import reload_alerts
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
+from sensebutler.sinks.email import sink as email
 from sensebutler.sinks.influxdb import sink as influxdb
 from sensebutler.sinks.mqtt import sink as mqtt
 from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
+from sensebutler.sinks.script_log_files import sink as script_log_files
 from sensebutler.sinks.signl4 import sink as signl4
 from sensebutler.sinks.slack import sink as slack
 from sensebutler.sinks.teams import sink as teams
@@ -47,10 +49,12 @@ FEATURES: tuple[Builder, ...] = (
     prometheus.build,
     mqtt.build,
     newrelic.build,
+    email.build,
     slack.build,
     teams.build,
     webhook.build,
     signl4.build,
+    script_log_files.build,
     # processors
     reload_alerts.build,
     # sources

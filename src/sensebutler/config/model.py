@@ -17,10 +17,12 @@ from sensebutler.config.qlik import QlikConfig
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
 from sensebutler.config.web import WebConfig
+from sensebutler.sinks.email.config import EmailSection
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
+from sensebutler.sinks.script_log_files.config import ScriptLogFilesSection
 from sensebutler.sinks.signl4.config import Signl4Section
 from sensebutler.sinks.slack.config import SlackSection
 from sensebutler.sinks.teams.config import TeamsSection
@@ -46,10 +48,12 @@ class Config(Section):
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
+    email: EmailSection = EmailSection()
     slack: SlackSection = SlackSection()
     teams: TeamsSection = TeamsSection()
     webhook: WebhookSection = WebhookSection()
     signl4: Signl4Section = Signl4Section()
+    script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
 

@@ -48,5 +48,12 @@ class QrsClient:
         """``GET /qrs/<path>`` as plain JSON, for callers that check the shape themselves."""
         return await self.get(path, _ANY, params)
 
+    async def get_bytes(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
+        """``GET /qrs/<path>``'s body as sent (downloads such as script logs)."""
+        full_path = "/qrs/" + path.lstrip("/")
+        return await self.http.get(
+            self.base, full_path, timeout_s=self.timeout_s, headers=self.headers, params=params, xrf=True
+        )
+
     async def apps(self) -> list[QrsApp]:
         return await self.get("app", _APPS)

@@ -1,0 +1,109 @@
+"""``email:`` — reload alerts by e-mail (Butler's ``emailNotification``; butler.md §7.5, §8.1)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from sensebutler.alerts.config import AlertChannel, AlertEventBlock
+from sensebutler.config.base import Section
+
+
+class SmtpSettings(Section):
+    host: str = ""
+    port: int = Field(default=25, ge=1, le=65535)
+    #: ``starttls``: upgrade with STARTTLS, required (Butler ``tls.requireTLS``); ``tls``: TLS from the
+    #: first byte, usually port 465 (Butler ``secure``); ``none``: plain text (a local relay)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    #: CA file for the server's certificate; empty = the system's trust store
+    ca: str = ""
+    #: check the server's certificate (Butler ``tls.rejectUnauthorized``)
+    verify: bool = True
+    username: str = ""
+    password: SecretStr | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class UserRef(Section):
+    directory: str
+    user_id: str
+
+    def matches(self, directory: str, user_id: str) -> bool:
+        return (self.directory.casefold(), self.user_id.casefold()) == (
+            directory.casefold(),
+            user_id.casefold(),
+        )
+
+
+class AppOwnerAlert(Section):
+    """Mail the app's owner too (Butler ``appOwnerAlert``)."""
+
+    enable: bool = False
+    #: every owner (Butler ``includeOwner.includeAll``), else only those in ``include``
+    include_all: bool = True
+    include: list[UserRef] = []
+    exclude: list[UserRef] = []
+
+
+class EnableByCustomProperty(Section):
+    """Send to ``recipients`` only for tasks whose custom property ``name`` is ``value``."""
+
+    enable: bool = False
+    name: str = ""
+    value: str = "Yes"
+
+
+class EmailEventBlock(AlertEventBlock):
+    rate_limit_s: float = Field(default=600.0, ge=0, le=30 * 86_400)
+    #: Handlebars; empty = sensebutler's subject for the event
+    subject: str = ""
+    priority: Literal["high", "normal", "low"] = "normal"
+    #: empty = ``email.from_address``
+    from_address: str = ""
+    recipients: list[str] = []
+    enable_by_custom_property: EnableByCustomProperty = EnableByCustomProperty()
+    #: every value of this task custom property is a recipient too (Butler ``alertEnabledByEmailAddress``)
+    recipients_custom_property: str = ""
+    app_owner: AppOwnerAlert = AppOwnerAlert()
+
+
+def _block(enable: bool, prefix: str, *, tail_lines: int = 15) -> EmailEventBlock:
+    return EmailEventBlock(
+        enable=enable,
+        tail_lines=tail_lines,
+        enable_by_custom_property=EnableByCustomProperty(name=f"Butler_{prefix}AlertEnableEmail"),
+        recipients_custom_property=f"Butler_{prefix}AlertSendToEmail",
+    )
+
+
+class EmailSection(AlertChannel):
+    smtp: SmtpSettings = SmtpSettings()
+    from_address: str = ""
+    reload_failed: EmailEventBlock = Field(default_factory=lambda: _block(True, "Failed"))
+    reload_aborted: EmailEventBlock = Field(default_factory=lambda: _block(False, "Aborted"))
+    reload_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "Success", tail_lines=25))
+    distribute_failed: EmailEventBlock = Field(default_factory=lambda: _block(False, "DistributeFailed"))
+    distribute_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "DistributeSuccess"))
+    preload_failed: EmailEventBlock = Field(default_factory=lambda: _block(False, "PreloadFailed"))
+    preload_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "PreloadSuccess"))
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailSection:
+        if not self.enable:
+            return self
+        problems = []
+        if not self.smtp.host:
+            problems.append("smtp.host is required")
+        for event in self.enabled_events():
+            block = self.email_block(event)
+            if not (block.from_address or self.from_address):
+                problems.append(f"{event.replace('-', '_')}: no from_address (set email.from_address)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def email_block(self, event: str) -> EmailEventBlock:
+        block = getattr(self, event.replace("-", "_"))
+        assert isinstance(block, EmailEventBlock)
+        return block
