@@ -41,8 +41,18 @@ DEFAULT_BASIC = {
 #: context fields that template_context(chat=...) has already escaped and cut
 ESCAPED_FIELDS = frozenset({"scriptLogHead", "scriptLogTail", "executionDetailsConcatenated"})
 
+_BLOCK_COMMENT = re.compile(r"\{\{!--.*?--\}\}", re.S)
 _ESCAPE_OR_QUOTE = re.compile(r'\\\\|\\"')
 _QUOTES = str.maketrans({"'": "\\u0027", "`": "\\u0060"})
+
+
+def without_block_comments(text: str) -> str:
+    """``text`` without its ``{{!-- ... --}}`` comments (their line breaks kept, so error lines match).
+
+    pybars ends such a comment at the first ``}}`` inside it, and Butler's templates comment out
+    ``{{#if (eq id "butler_docs")}}`` that way: the rest of the comment would land in the message.
+    """
+    return _BLOCK_COMMENT.sub(lambda found: "\n" * found.group(0).count("\n"), text)
 
 
 def requote(escaped: str) -> str:
@@ -111,7 +121,14 @@ class ChatTemplates:
                     raise TemplateError(
                         f"{key}: sensebutler has no {chat} template for {event}; set template"
                     )
-                self.templates.compile_file(path, f"{event}.formatted")
+                self._compile_file(Path(path), f"{event}.formatted")
+
+    def _compile_file(self, path: Path, name: str) -> None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TemplateError(f"template {path}: cannot read it: {exc}") from exc
+        self.templates.compile_text(name, without_block_comments(text), source=str(path))
 
     def basic_text(self, event: str, context: Mapping[str, Any]) -> str:
         return self.templates.render(f"{event}.basic", context)
@@ -144,4 +161,4 @@ class ChatTemplates:
         return None
 
 
-__all__ = ["DEFAULT_BASIC", "ChatTemplates", "chat_context", "json_text", "requote", "text_context"]
+__all__ = ["DEFAULT_BASIC", "ChatTemplates", "chat_context", "json_text", "requote", "text_context", "without_block_comments"]
