@@ -27,7 +27,11 @@ COMPAT_TEMPLATES = Path(__file__).resolve().parents[2] / ".." / "shared" / "comp
 
 def config(**sections: Any) -> Config:
     return Config.model_validate(
-        {"alerts": {"qlik_urls": QLIK_URLS, "time_zone": "Europe/Stockholm"}, "delivery": FAST_DELIVERY, **sections}
+        {
+            "alerts": {"qlik_urls": QLIK_URLS, "time_zone": "Europe/Stockholm"},
+            "delivery": FAST_DELIVERY,
+            **sections,
+        }
     )
 
 

@@ -102,7 +102,9 @@ async def test_a_webhook_with_its_own_ca_over_https(
 ) -> None:
     trusted = {"url": f"{https_receiver.url}/own-ca", "tls": {"ca": str(tls_files.ca_cert_path)}}
     untrusted = {"url": f"{https_receiver.url}/system-store"}
-    made = webhook_config(trusted, untrusted, delivery={"batch_size": 1, "retry": {"attempts_before_spool": 1}})
+    made = webhook_config(
+        trusted, untrusted, delivery={"batch_size": 1, "retry": {"attempts_before_spool": 1}}
+    )
     async with running(made, tmp_path, build) as sink:
         sink.submit(alert())
         await https_receiver.wait_for(1)
@@ -180,7 +182,10 @@ async def test_an_event_may_have_its_own_webhooks(http_receiver: HttpReceiver, t
         sink.submit(alert("failed"))
         await http_receiver.wait_for(2)
         await async_wait_until(lambda: sink.stats().delivered == 2, 10, "two delivered")
-    assert sorted((r.path, r.method) for r in http_receiver.requests) == [("/aborted", "PUT"), ("/all", "POST")]
+    assert sorted((r.path, r.method) for r in http_receiver.requests) == [
+        ("/aborted", "PUT"),
+        ("/all", "POST"),
+    ]
 
 
 def test_config_errors_say_what_is_wrong(tmp_path: Path) -> None:

@@ -161,4 +161,12 @@ class ChatTemplates:
         return None
 
 
-__all__ = ["DEFAULT_BASIC", "ChatTemplates", "chat_context", "json_text", "requote", "text_context", "without_block_comments"]
+__all__ = [
+    "DEFAULT_BASIC",
+    "ChatTemplates",
+    "chat_context",
+    "json_text",
+    "requote",
+    "text_context",
+    "without_block_comments",
+]

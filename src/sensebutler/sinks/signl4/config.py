@@ -28,8 +28,14 @@ class Signl4EventBlock(AlertEventBlock):
     severity: int = 1
 
 
-def _aborted() -> Signl4EventBlock:
-    return Signl4EventBlock(enable=False, severity=10)
+class Signl4AbortedBlock(Signl4EventBlock):
+    """Aborted reloads: severity 10 as in Butler's template."""
+
+    severity: int = 10
+
+
+def _aborted() -> Signl4AbortedBlock:
+    return Signl4AbortedBlock(enable=False)
 
 
 #: the block of the resolving event: no rate limit, nothing else applies
@@ -41,7 +47,7 @@ class Signl4Section(AlertChannel):
     url: SecretStr | None = None
     timeout_s: float = Field(default=10.0, gt=0, le=600)
     reload_failed: Signl4EventBlock = Signl4EventBlock()
-    reload_aborted: Signl4EventBlock = Field(default_factory=_aborted)
+    reload_aborted: Signl4AbortedBlock = Field(default_factory=_aborted)
     #: when a task with an open alert next reloads successfully, send ``X-S4-Status: resolved``
     #: for it (needs ``success`` in ``alerts.outcomes``)
     resolve: bool = True
@@ -63,4 +69,4 @@ class Signl4Section(AlertChannel):
         return super().block(event)
 
 
-__all__ = ["RESOLVE_BLOCK", "Signl4EventBlock", "Signl4Section"]
+__all__ = ["RESOLVE_BLOCK", "Signl4AbortedBlock", "Signl4EventBlock", "Signl4Section"]
