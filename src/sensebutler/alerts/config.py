@@ -57,7 +57,7 @@ class ScriptLogFetch(Section):
     #: while the download answers 404 (Qlik prepares the file), poll it: first after this long ...
     poll_initial_s: float = Field(default=0.05, gt=0, le=10)
     #: ... doubling up to this ...
-    poll_max_s: float = Field(default=0.5, gt=0, le=30)
+    poll_max_s: float = Field(default=0.1, gt=0, le=30)
     #: ... for at most this long per round
     download_wait_s: float = Field(default=5.0, gt=0, le=120)
 

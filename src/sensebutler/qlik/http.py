@@ -73,7 +73,7 @@ class QlikHttp:
             pool = httpcore.AsyncConnectionPool(
                 ssl_context=self._ssl,
                 max_connections=MAX_CONNECTIONS_PER_ORIGIN,
-                max_keepalive_connections=2,
+                max_keepalive_connections=MAX_CONNECTIONS_PER_ORIGIN,
                 keepalive_expiry=self._keepalive_s,
                 network_backend=self._backend,
             )

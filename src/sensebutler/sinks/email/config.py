@@ -68,25 +68,45 @@ class EmailEventBlock(AlertEventBlock):
     app_owner: AppOwnerAlert = AppOwnerAlert()
 
 
-def _block(enable: bool, prefix: str, *, tail_lines: int = 15) -> EmailEventBlock:
-    return EmailEventBlock(
-        enable=enable,
-        tail_lines=tail_lines,
-        enable_by_custom_property=EnableByCustomProperty(name=f"Butler_{prefix}AlertEnableEmail"),
-        recipients_custom_property=f"Butler_{prefix}AlertSendToEmail",
-    )
+#: the event → the middle of Butler's custom-property names (``Butler_<it>AlertEnableEmail``)
+BUTLER_PROPERTY_NAMES = {
+    "reload_failed": "Failed",
+    "reload_aborted": "Aborted",
+    "reload_success": "Success",
+    "distribute_failed": "DistributeFailed",
+    "distribute_success": "DistributeSuccess",
+    "preload_failed": "PreloadFailed",
+    "preload_success": "PreloadSuccess",
+}
+
+
+def _block(enable: bool, *, tail_lines: int = 15) -> EmailEventBlock:
+    return EmailEventBlock(enable=enable, tail_lines=tail_lines)
 
 
 class EmailSection(AlertChannel):
     smtp: SmtpSettings = SmtpSettings()
     from_address: str = ""
-    reload_failed: EmailEventBlock = Field(default_factory=lambda: _block(True, "Failed"))
-    reload_aborted: EmailEventBlock = Field(default_factory=lambda: _block(False, "Aborted"))
-    reload_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "Success", tail_lines=25))
-    distribute_failed: EmailEventBlock = Field(default_factory=lambda: _block(False, "DistributeFailed"))
-    distribute_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "DistributeSuccess"))
-    preload_failed: EmailEventBlock = Field(default_factory=lambda: _block(False, "PreloadFailed"))
-    preload_success: EmailEventBlock = Field(default_factory=lambda: _block(False, "PreloadSuccess"))
+    reload_failed: EmailEventBlock = Field(default_factory=lambda: _block(True))
+    reload_aborted: EmailEventBlock = Field(default_factory=lambda: _block(False))
+    reload_success: EmailEventBlock = Field(default_factory=lambda: _block(False, tail_lines=25))
+    distribute_failed: EmailEventBlock = Field(default_factory=lambda: _block(False))
+    distribute_success: EmailEventBlock = Field(default_factory=lambda: _block(False))
+    preload_failed: EmailEventBlock = Field(default_factory=lambda: _block(False))
+    preload_success: EmailEventBlock = Field(default_factory=lambda: _block(False))
+
+    @model_validator(mode="after")
+    def _butler_property_names(self) -> EmailSection:
+        """Blocks that do not name their custom properties get Butler's names for the event."""
+        for field_name, middle in BUTLER_PROPERTY_NAMES.items():
+            block = getattr(self, field_name)
+            if "recipients_custom_property" not in block.model_fields_set:
+                block.recipients_custom_property = f"Butler_{middle}AlertSendToEmail"
+            if not block.enable_by_custom_property.name:
+                block.enable_by_custom_property.name = f"Butler_{middle}AlertEnableEmail"
+        if "tail_lines" not in self.reload_success.model_fields_set:
+            self.reload_success.tail_lines = 25  # Butler's default for successful reloads
+        return self
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> EmailSection:
