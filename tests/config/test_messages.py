@@ -191,7 +191,7 @@ _EXTRA = {
             },
             "engine_performance_monitor": {
                 "enable": True,
-                "trackRejectedEvents": {"enable": True, "tags": [{"name": "env", "value": "prod"}]},
+                "track_rejected_events": {"enable": True, "tags": [{"name": "env", "value": "prod"}]},
                 "monitorFilter": {
                     "allApps": {"enable": True, "appExclude": [{"appId": "a1"}]},
                     "appSpecific": {"enable": True, "app": [{"include": [{"appName": "n"}]}]},
