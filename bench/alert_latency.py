@@ -1,16 +1,20 @@
-"""Failed-reload datagram → e-mail delivered: latency and sustained alerts per second.
+"""Failed-reload datagram → alert delivered (e-mail, outgoing webhook or Slack): latency and sustained
+alerts per second.
 
 The simulator's QRS answers each call after about ``--qrs-delay-ms`` (20) and serves a script log
-``--log-delay-ms`` (200) after it is asked for it; aiosmtpd (in process) receives the mails. For each
+``--log-delay-ms`` (200) after it is asked for it; ``--destination`` says what receives the alerts:
+``email`` (aiosmtpd in process), ``webhook`` (a POST webhook) or ``slack`` (a basic Slack message),
+the last two an HTTP receiver in process. For each
 alert a ``/scheduler-task-failed/`` datagram for a reload task with a script log is sent to
 sensebutler's task-events port; latency is the time from sending it to the mail's arrival, with the
 whole enrichment (task, app, owner, script log through both QRS calls and the download) in between.
+Each alert goes to one recipient, webhook or channel (no rate limit).
 
 * latency: ``--alerts`` alerts, one every ``--gap-ms`` (not a burst): p50/p99;
 * throughput: ``--burst`` alerts sent at ``--burst-rate`` per second; alerts/s = delivered / (last
   arrival − first send), and whether every one arrived.
 
-Prints one JSON object. Run: ``.venv/bin/python bench/alert_latency.py``.
+Prints one JSON object. Run: ``.venv/bin/python bench/alert_latency.py [--destination webhook]``.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
+from starlette.types import Receive, Scope, Send  # noqa: E402
 from tests.fixtures.net import free_udp_port  # noqa: E402
-from tests.fixtures.servers import SmtpServer  # noqa: E402
+from tests.fixtures.servers import HttpReceiver, SmtpServer  # noqa: E402
 
 from sensebutler import app  # noqa: E402
 from sensebutler.config import Config  # noqa: E402
@@ -59,6 +64,45 @@ class TimedSmtp(SmtpServer):
         return "250 Message accepted"
 
 
+class TimedReceiver(HttpReceiver):
+    """Records when each webhook or Slack call arrived, by the execution id it carries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, send)
+        now = time.perf_counter()
+        body = json.loads(self.requests[-1].body)
+        execution = body.get("executionId") or body.get("text", "").split()[-1]
+        self.arrived.setdefault(execution, now)
+        self.requests.clear()
+
+
+def destination_config(destination: str, smtp: SmtpServer, receiver: HttpReceiver) -> dict[str, Any]:
+    """The config section that sends every alert to ``destination`` once, unlimited."""
+    if destination == "webhook":
+        hook = {"url": f"{receiver.url}/hook", "method": "POST"}
+        return {"webhook": {"enable": True, "webhooks": [hook], "reload_failed": {"rate_limit_s": 0}}}
+    if destination == "slack":
+        block = {"message_type": "basic", "basic_template": "alert {{executionId}}", "rate_limit_s": 0}
+        return {"slack": {"enable": True, "webhook_url": f"{receiver.url}/slack", "reload_failed": block}}
+    return {
+        "email": {
+            "enable": True,
+            "from_address": "sensebutler@example.com",
+            "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"},
+            "reload_failed": {
+                "recipients": ["ops@example.com"],
+                "recipients_custom_property": "",
+                "rate_limit_s": 0,
+                "subject": "alert {{executionId}}",
+            },
+        }
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -68,6 +112,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     smtp = TimedSmtp()
     smtp.start()
+    receiver = TimedReceiver()
+    receiver.start()
+    recorder: TimedSmtp | TimedReceiver = smtp if args.destination == "email" else receiver
     port = free_udp_port()
     sim = Simulator(SimulatorOptions(state_dir=work / "sim", script_log_delay=args.log_delay_ms / 1000))
     await sim.start()
@@ -91,17 +138,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "task_events": {"enable": True, "host": "127.0.0.1", "port": port},
         }
         data["alerts"] = {"enable": True}
-        data["email"] = {
-            "enable": True,
-            "from_address": "sensebutler@example.com",
-            "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"},
-            "reload_failed": {
-                "recipients": ["ops@example.com"],
-                "recipients_custom_property": "",
-                "rate_limit_s": 0,
-                "subject": "alert {{executionId}}",
-            },
-        }
+        data.update(destination_config(args.destination, smtp, receiver))
         config = Config.model_validate(data)
         stop = asyncio.Event()
         ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
@@ -127,7 +164,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
         async def arrived(ids: list[str], timeout: float) -> None:
             deadline = time.perf_counter() + timeout
-            while time.perf_counter() < deadline and not all(i in smtp.arrived for i in ids):
+            while time.perf_counter() < deadline and not all(i in recorder.arrived for i in ids):
                 await asyncio.sleep(0.01)
 
         # latency, alerts spaced out
@@ -136,7 +173,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(args.gap_ms / 1000)
         latency_ids = list(sent)
         await arrived(latency_ids, 60)
-        latencies = [(smtp.arrived[i] - sent[i]) * 1000 for i in latency_ids if i in smtp.arrived]
+        latencies = [(recorder.arrived[i] - sent[i]) * 1000 for i in latency_ids if i in recorder.arrived]
         # throughput, a burst at a fixed rate
         sent.clear()
         interval = 1 / args.burst_rate
@@ -146,14 +183,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(max(0.0, began + (n + 1) * interval - time.perf_counter()))
         burst_ids = list(sent)
         await arrived(burst_ids, 120)
-        got = [smtp.arrived[i] for i in burst_ids if i in smtp.arrived]
+        got = [recorder.arrived[i] for i in burst_ids if i in recorder.arrived]
         span = (max(got) - min(sent.values())) if got else float("nan")
         stop.set()
         await asyncio.wait_for(service, 60)
         sock.close()
         return {
             "bench": "alert_latency",
-            "destination": "email",
+            "destination": args.destination,
             "alerts": args.alerts,
             "delivered": len(latencies),
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
@@ -169,6 +206,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await sim.stop()
         smtp.stop()
+        receiver.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -176,6 +214,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--destination", choices=["email", "webhook", "slack"], default="email")
     parser.add_argument("--alerts", type=int, default=50)
     parser.add_argument("--gap-ms", type=float, default=150)
     parser.add_argument("--burst", type=int, default=300)

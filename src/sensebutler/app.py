@@ -29,6 +29,10 @@ from sensebutler.sinks.mqtt import sink as mqtt
 from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sinks.script_log_files import sink as script_log_files
+from sensebutler.sinks.signl4 import sink as signl4
+from sensebutler.sinks.slack import sink as slack
+from sensebutler.sinks.teams import sink as teams
+from sensebutler.sinks.webhook import sink as webhook
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
@@ -46,6 +50,10 @@ FEATURES: tuple[Builder, ...] = (
     mqtt.build,
     newrelic.build,
     email.build,
+    slack.build,
+    teams.build,
+    webhook.build,
+    signl4.build,
     script_log_files.build,
     # processors
     reload_alerts.build,

@@ -23,6 +23,10 @@ from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
 from sensebutler.sinks.script_log_files.config import ScriptLogFilesSection
+from sensebutler.sinks.signl4.config import Signl4Section
+from sensebutler.sinks.slack.config import SlackSection
+from sensebutler.sinks.teams.config import TeamsSection
+from sensebutler.sinks.webhook.config import WebhookSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -45,6 +49,10 @@ class Config(Section):
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
     email: EmailSection = EmailSection()
+    slack: SlackSection = SlackSection()
+    teams: TeamsSection = TeamsSection()
+    webhook: WebhookSection = WebhookSection()
+    signl4: Signl4Section = Signl4Section()
     script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()

@@ -1,0 +1,40 @@
+"""``slack:`` — reload alerts to a Slack incoming webhook (Butler's ``slackNotification``).
+
+```yaml
+slack:
+  enable: true
+  webhook_url: ${SLACK_WEBHOOK_URL}
+  channel: "#qlik-alerts"          # where the webhook allows choosing; empty = the webhook's own
+  username: Qlik Sense
+  icon_emoji: ":ghost:"
+  reload_failed: { message_type: formatted, template: "", rate_limit_s: 300, head_lines: 10, tail_lines: 10 }
+  reload_aborted: { message_type: basic, basic_template: 'Reload aborted: "{{taskName}}"' }
+```
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sensebutler.sinks.chat.config import ChatEventBlock, ChatSection
+
+
+class SlackEventBlock(ChatEventBlock):
+    #: this event's channel; empty = the section's
+    channel: str = ""
+
+
+def _off() -> SlackEventBlock:
+    return SlackEventBlock(enable=False)
+
+
+class SlackSection(ChatSection):
+    channel: str = ""
+    #: Butler's ``fromUser`` and ``iconEmoji``
+    username: str = "Qlik Sense"
+    icon_emoji: str = ":ghost:"
+    reload_failed: SlackEventBlock = SlackEventBlock()
+    reload_aborted: SlackEventBlock = Field(default_factory=_off)
+
+
+__all__ = ["SlackEventBlock", "SlackSection"]

@@ -1,0 +1,46 @@
+"""The Slack sink: one incoming-webhook call per alert (rate limit per task and event)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sensebutler.alerts.config import AlertEventBlock
+from sensebutler.alerts.sink import AlertSink
+from sensebutler.alerts.templates import TemplateError
+from sensebutler.events.alerts import ReloadAlert
+from sensebutler.runtime import Runtime, StartupError
+from sensebutler.sinks.base import Sink
+from sensebutler.sinks.chat.templates import ChatTemplates
+from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
+from sensebutler.sinks.slack.payload import slack_body
+from sensebutler.sinks.webhook.destination import WebhookDestination
+from sensebutler.sinks.webhook.request import HttpRequest
+from sensebutler.sinks.webhook.sink import one_request_per_batch
+
+
+class SlackSink(AlertSink):
+    def __init__(self, runtime: Runtime, section: SlackSection) -> None:
+        self.templates = ChatTemplates("slack", section)
+        destination = WebhookDestination("slack", timeout_s=section.timeout_s)
+        section = one_request_per_batch(section, runtime)
+        super().__init__("slack", section, destination, runtime)
+        self.slack = section
+
+    async def records(self, alert: ReloadAlert, event: str, block: AlertEventBlock) -> Iterable[bytes]:
+        if not isinstance(block, SlackEventBlock) or not await self.allow(event, alert.source.task_id, block):
+            return []
+        body = slack_body(alert, event, block, self.slack, self.templates, self.options)
+        return [HttpRequest("POST", self.slack.url(event), body).pack()]
+
+
+def build(runtime: Runtime) -> list[Sink]:
+    section = runtime.config.slack
+    if not section.enable:
+        return []
+    try:
+        return [SlackSink(runtime, section)]
+    except (TemplateError, ValueError) as exc:
+        raise StartupError(str(exc)) from exc
+
+
+__all__ = ["SlackSink", "build"]

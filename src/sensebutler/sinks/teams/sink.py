@@ -1,0 +1,47 @@
+"""The Teams sink: one webhook call per alert (rate limit per task and event)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sensebutler.alerts.config import AlertEventBlock
+from sensebutler.alerts.sink import AlertSink
+from sensebutler.alerts.templates import TemplateError
+from sensebutler.events.alerts import ReloadAlert
+from sensebutler.runtime import Runtime, StartupError
+from sensebutler.sinks.base import Sink
+from sensebutler.sinks.chat.config import ChatEventBlock
+from sensebutler.sinks.chat.templates import ChatTemplates
+from sensebutler.sinks.teams.config import TeamsSection
+from sensebutler.sinks.teams.payload import teams_body
+from sensebutler.sinks.webhook.destination import WebhookDestination
+from sensebutler.sinks.webhook.request import HttpRequest
+from sensebutler.sinks.webhook.sink import one_request_per_batch
+
+
+class TeamsSink(AlertSink):
+    def __init__(self, runtime: Runtime, section: TeamsSection) -> None:
+        self.templates = ChatTemplates("teams", section)
+        destination = WebhookDestination("teams", timeout_s=section.timeout_s)
+        section = one_request_per_batch(section, runtime)
+        super().__init__("teams", section, destination, runtime)
+        self.teams = section
+
+    async def records(self, alert: ReloadAlert, event: str, block: AlertEventBlock) -> Iterable[bytes]:
+        if not isinstance(block, ChatEventBlock) or not await self.allow(event, alert.source.task_id, block):
+            return []
+        body = teams_body(alert, event, block, self.templates, self.options)
+        return [HttpRequest("POST", self.teams.url(event), body).pack()]
+
+
+def build(runtime: Runtime) -> list[Sink]:
+    section = runtime.config.teams
+    if not section.enable:
+        return []
+    try:
+        return [TeamsSink(runtime, section)]
+    except (TemplateError, ValueError) as exc:
+        raise StartupError(str(exc)) from exc
+
+
+__all__ = ["TeamsSink", "build"]

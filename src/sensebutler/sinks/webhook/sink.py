@@ -1,0 +1,67 @@
+"""The outgoing-webhooks sink: every webhook of the event gets Butler's fields (one rate limit per
+task and event for all of them), through the shared delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TypeVar
+
+from sensebutler.alerts.config import AlertChannel, AlertEventBlock
+from sensebutler.alerts.sink import AlertSink, alert_delivery
+from sensebutler.events.alerts import ReloadAlert
+from sensebutler.runtime import Runtime, StartupError
+from sensebutler.sinks.base import Sink
+from sensebutler.sinks.webhook.config import WebhookEventBlock, WebhookSection
+from sensebutler.sinks.webhook.destination import WebhookDestination
+from sensebutler.sinks.webhook.payload import webhook_fields, webhook_request
+from sensebutler.tls import CertificateError
+
+Section = TypeVar("Section", bound=AlertChannel)
+
+
+def one_request_per_batch(section: Section, runtime: Runtime) -> Section:
+    """``section`` with a delivery that sends each request as its own batch (unless the section has
+    its own ``delivery:``), so every alert ends in its own counter. Requests go one at a time
+    anyway, so this costs no throughput."""
+    if section.delivery is not None:
+        return section
+    delivery = alert_delivery(section, runtime).model_copy(update={"batch_size": 1})
+    return section.model_copy(update={"delivery": delivery})
+
+
+class WebhookSink(AlertSink):
+    def __init__(self, runtime: Runtime, section: WebhookSection) -> None:
+        lists = {"webhook.webhooks": section.webhooks}
+        for event in section.enabled_events():
+            block = section.block(event)
+            if isinstance(block, WebhookEventBlock):
+                lists[f"webhook.{event.replace('-', '_')}.webhooks"] = block.webhooks
+        contexts = {}
+        for key, targets in lists.items():
+            for index, target in enumerate(targets):
+                profile = target.tls_profile()
+                if profile and profile not in contexts:
+                    contexts[profile] = target.tls.context(f"{key}[{index}].tls")
+        destination = WebhookDestination("webhook", timeout_s=section.timeout_s, tls=contexts)
+        section = one_request_per_batch(section, runtime)
+        super().__init__("webhook", section, destination, runtime)
+        self.webhooks = section
+
+    async def records(self, alert: ReloadAlert, event: str, block: AlertEventBlock) -> Iterable[bytes]:
+        if not await self.allow(event, alert.source.task_id, block):
+            return []
+        fields = webhook_fields(alert, event)
+        return [webhook_request(target, fields).pack() for target in self.webhooks.targets(event)]
+
+
+def build(runtime: Runtime) -> list[Sink]:
+    section = runtime.config.webhook
+    if not section.enable:
+        return []
+    try:
+        return [WebhookSink(runtime, section)]
+    except (CertificateError, ValueError) as exc:
+        raise StartupError(str(exc)) from exc
+
+
+__all__ = ["WebhookSink", "build", "one_request_per_batch"]
