@@ -53,13 +53,12 @@ def tail(text: str, lines: int) -> str:
     return excerpt(text, 0, lines).tail
 
 
-def _escape_char(char: str, teams: bool) -> str:
-    if char == "\r":
-        return ""
-    if teams and char == "\\":
+def _escape(text: str, teams: bool) -> str:
+    escaped = json.dumps(text.replace("\r", ""), ensure_ascii=False)[1:-1]
+    if teams:
         # Teams renders the text as Markdown, where a backslash escapes the next character
-        return "\\\\\\\\"
-    return json.dumps(char, ensure_ascii=False)[1:-1]
+        escaped = escaped.replace("\\\\", "\\\\\\\\")
+    return escaped
 
 
 def chat_safe(text: str, keep: Literal["head", "tail"] = "head", teams: bool = False) -> str:
@@ -69,10 +68,12 @@ def chat_safe(text: str, keep: Literal["head", "tail"] = "head", teams: bool = F
     ``tail``; never inside an escape sequence) with a marker line where the cut is. With ``teams``
     backslashes are doubled once more, for Teams' Markdown.
     """
-    pieces = [_escape_char(char, teams) for char in text]
-    total = sum(len(piece) for piece in pieces)
-    if total < CHAT_LIMIT:
-        return "".join(pieces)
+    whole = _escape(text, teams)  # one pass: per character only where a cut must be placed
+    if len(whole) < CHAT_LIMIT:
+        return whole
+    # escaping never shortens, so the kept part lies within CHAT_KEEP characters of its end
+    part = text[:CHAT_KEEP] if keep == "head" else text[-CHAT_KEEP:]
+    pieces = [_escape(char, teams) for char in part]
     marker = json.dumps(TRUNCATED)[1:-1]
     kept: list[str] = []
     size = 0

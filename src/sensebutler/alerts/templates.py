@@ -70,6 +70,18 @@ def plain_message(context: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_BLOCK_COMMENT = re.compile(r"\{\{!--.*?--\}\}", re.S)
+
+
+def without_block_comments(text: str) -> str:
+    """``text`` without its ``{{!-- ... --}}`` comments (their line breaks kept, so error lines match).
+
+    pybars ends such a comment at the first ``}}`` inside it, and Butler's templates comment out
+    ``{{#if (eq id "butler_docs")}}`` that way: the rest of the comment would land in the message.
+    """
+    return _BLOCK_COMMENT.sub(lambda found: "\n" * found.group(0).count("\n"), text)
+
+
 class TemplateSet:
     """Compiled templates by name; one per destination (compiling is slow, rendering fast)."""
 
@@ -90,7 +102,7 @@ class TemplateSet:
         where = source or name
         try:
             with self._lock:  # pybars' compiler is not thread-safe
-                compiled = Compiler().compile(text)
+                compiled = Compiler().compile(without_block_comments(text))
         except PybarsError as exc:
             raise TemplateError(f"template {where}: {_describe(text, str(exc))}") from exc
         except Exception as exc:  # PyMeta raises its own errors for some inputs

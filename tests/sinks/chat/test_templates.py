@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from sensebutler.alerts.context import ContextOptions
 from sensebutler.alerts.script_log import chat_safe
-from sensebutler.alerts.templates import TemplateSet
+from sensebutler.alerts.templates import TemplateSet, without_block_comments
 from sensebutler.sinks.chat.config import ChatEventBlock
-from sensebutler.sinks.chat.templates import chat_context, json_text, requote, without_block_comments
+from sensebutler.sinks.chat.templates import chat_context, json_text, requote
 from tests.sinks.alert_channels import alert
 
 NASTY = st.text(

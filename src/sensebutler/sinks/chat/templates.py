@@ -41,18 +41,8 @@ DEFAULT_BASIC = {
 #: context fields that template_context(chat=...) has already escaped and cut
 ESCAPED_FIELDS = frozenset({"scriptLogHead", "scriptLogTail", "executionDetailsConcatenated"})
 
-_BLOCK_COMMENT = re.compile(r"\{\{!--.*?--\}\}", re.S)
 _ESCAPE_OR_QUOTE = re.compile(r'\\\\|\\"')
 _QUOTES = str.maketrans({"'": "\\u0027", "`": "\\u0060"})
-
-
-def without_block_comments(text: str) -> str:
-    """``text`` without its ``{{!-- ... --}}`` comments (their line breaks kept, so error lines match).
-
-    pybars ends such a comment at the first ``}}`` inside it, and Butler's templates comment out
-    ``{{#if (eq id "butler_docs")}}`` that way: the rest of the comment would land in the message.
-    """
-    return _BLOCK_COMMENT.sub(lambda found: "\n" * found.group(0).count("\n"), text)
 
 
 def requote(escaped: str) -> str:
@@ -128,7 +118,7 @@ class ChatTemplates:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise TemplateError(f"template {path}: cannot read it: {exc}") from exc
-        self.templates.compile_text(name, without_block_comments(text), source=str(path))
+        self.templates.compile_text(name, text, source=str(path))
 
     def basic_text(self, event: str, context: Mapping[str, Any]) -> str:
         return self.templates.render(f"{event}.basic", context)
@@ -168,5 +158,4 @@ __all__ = [
     "json_text",
     "requote",
     "text_context",
-    "without_block_comments",
 ]
