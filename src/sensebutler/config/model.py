@@ -16,6 +16,7 @@ from sensebutler.config.qlik import QlikConfig
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
 from sensebutler.config.web import WebConfig
+from sensebutler.monitors.config import MonitorsConfig
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
@@ -41,6 +42,7 @@ class Config(Section):
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
+    monitors: MonitorsConfig = MonitorsConfig()
     web: WebConfig = WebConfig()
 
     @model_validator(mode="after")

@@ -28,9 +28,20 @@ import orjson
 
 from sensebutler.events import Event
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
+from sensebutler.events.monitors import (
+    LicenseReleased,
+    LicenseUsage,
+    LogDbEntry,
+    Restarted,
+    SenseVersion,
+    ServerLicense,
+    ServiceState,
+    Uptime,
+)
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
+from sensebutler.sinks.influxdb import monitor_points
 from sensebutler.sinks.influxdb.line_protocol import (
     FORMATTERS,
     FieldValue,
@@ -62,6 +73,14 @@ SUPPORTED_KINDS = frozenset(
         EventCount.kind,
         RejectedEventCount.kind,
         UdpQueueMetrics.kind,
+        ServiceState.kind,
+        Restarted.kind,
+        LicenseUsage.kind,
+        LicenseReleased.kind,
+        ServerLicense.kind,
+        SenseVersion.kind,
+        Uptime.kind,
+        LogDbEntry.kind,
     }
 )
 
@@ -262,6 +281,14 @@ class InfluxMapping:
             EventCount: self._event_count,
             RejectedEventCount: self._rejected_event_count,
             UdpQueueMetrics: self._udp_queue,
+            ServiceState: lambda e: monitor_points.service_state(e, Point),
+            Restarted: lambda e: monitor_points.restarted(e, Point, self._tags_of),
+            LicenseUsage: lambda e: monitor_points.license_usage(e, Point),
+            LicenseReleased: lambda e: monitor_points.license_released(e, Point),
+            ServerLicense: lambda e: monitor_points.server_license(e, Point),
+            SenseVersion: lambda e: monitor_points.sense_version(e, Point),
+            Uptime: lambda e: monitor_points.uptime(e, Point, self.options.instance),
+            LogDbEntry: lambda e: monitor_points.log_db_entry(e, Point, self._tags_of),
         }
 
     # -- public ------------------------------------------------------------------------------------

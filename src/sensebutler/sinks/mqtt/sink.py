@@ -8,6 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sensebutler.events import Event
+from sensebutler.events.monitors import (
+    ActiveUsers,
+    LogDbEntry,
+    Restarted,
+    SenseVersionChanged,
+    ServerLicense,
+    ServerLicenseAlert,
+    ServiceState,
+    ServiceStateChanged,
+)
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.runtime import Runtime, StartupError
@@ -24,6 +34,14 @@ SUPPORTED_KINDS = (
     QixPerfEvent.kind,
     UserEvent.kind,
     SelfMetrics.kind,
+    ServiceState.kind,
+    ServiceStateChanged.kind,
+    ServerLicense.kind,
+    ServerLicenseAlert.kind,
+    ActiveUsers.kind,
+    Restarted.kind,
+    SenseVersionChanged.kind,
+    LogDbEntry.kind,
 )
 
 

@@ -1,0 +1,31 @@
+"""``build(runtime)``: the monitors ``monitors:`` enables, as one :class:`MonitorRunner` plus the
+components that are not periodic checks (restart detection, active users)."""
+
+from __future__ import annotations
+
+from sensebutler.monitors.schedule import Check, MonitorRunner
+from sensebutler.monitors.services import ServiceMonitor
+from sensebutler.runtime import Component, Runtime, StartupError
+
+
+def _checks(runtime: Runtime) -> list[Check]:
+    config = runtime.config
+    monitors = config.monitors
+    checks: list[Check] = []
+    if monitors.services.enable:
+        section = monitors.services
+        if section.probe == "qrs" and not config.qlik.qrs.host:
+            raise StartupError("monitors.services uses probe qrs but qlik.qrs.host is empty")
+        if section.probe == "sc_exe" and not section.hosts:
+            raise StartupError("monitors.services uses probe sc_exe, which needs the hosts to ask (hosts:)")
+        qrs = runtime.qlik.qrs if section.probe == "qrs" else None
+        checks.append(ServiceMonitor(section, qrs, restarts=monitors.restarts.enable))
+    return checks
+
+
+def build(runtime: Runtime) -> list[Component]:
+    components: list[Component] = []
+    checks = _checks(runtime)
+    if checks:
+        components.append(MonitorRunner(checks, runtime.router.publish))
+    return components
