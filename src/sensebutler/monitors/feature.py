@@ -3,9 +3,14 @@ components that are not periodic checks (restart detection, active users)."""
 
 from __future__ import annotations
 
+import logging
+
+from sensebutler.monitors.restarts import EngineRestarts
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
 from sensebutler.runtime import Component, Runtime, StartupError
+
+log = logging.getLogger(__name__)
 
 
 def _checks(runtime: Runtime) -> list[Check]:
@@ -28,4 +33,13 @@ def build(runtime: Runtime) -> list[Component]:
     checks = _checks(runtime)
     if checks:
         components.append(MonitorRunner(checks, runtime.router.publish))
+    monitors = runtime.config.monitors
+    if monitors.restarts.enable:
+        if runtime.config.polling.health.enable:
+            components.append(EngineRestarts(runtime.router.publish))
+        if not runtime.config.polling.health.enable and not monitors.services.enable:
+            log.warning(
+                "monitors.restarts is on, but it learns of restarts from polling.health (engines) "
+                "and monitors.services (nodes), which are both off"
+            )
     return components
