@@ -35,7 +35,11 @@ async def test_a_restarted_engine_gives_one_restart_event_with_its_downtime(simu
         assert len(found) == 1
         restart = found[0]
         assert isinstance(restart, Restarted)
-        assert (restart.scope, restart.server, restart.previous_started) == ("engine", after.server, before.started)
+        assert (restart.scope, restart.server, restart.previous_started) == (
+            "engine",
+            after.server,
+            before.started,
+        )
         assert restart.started == after.started != before.started
         # up at the previous sample, back at the new start time: a downtime of at most the gap
         assert 0 <= restart.downtime_s <= (after.time_ns - before.time_ns) / 1e9 + 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sensebutler.monitors.license_release import LicenseReleaseMonitor
+from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
 from sensebutler.monitors.restarts import EngineRestarts
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
@@ -25,6 +27,19 @@ def _checks(runtime: Runtime) -> list[Check]:
             raise StartupError("monitors.services uses probe sc_exe, which needs the hosts to ask (hosts:)")
         qrs = runtime.qlik.qrs if section.probe == "qrs" else None
         checks.append(ServiceMonitor(section, qrs, restarts=monitors.restarts.enable))
+    wanted = [
+        name
+        for name in ("license_usage", "license_release", "server_license")
+        if getattr(monitors, name).enable
+    ]
+    if wanted and not config.qlik.qrs.host:
+        raise StartupError(f"monitors.{wanted[0]} is enabled but qlik.qrs.host is empty")
+    if monitors.license_usage.enable:
+        checks.append(LicenseUsageMonitor(monitors.license_usage, runtime.qlik.qrs))
+    if monitors.license_release.enable:
+        checks.append(LicenseReleaseMonitor(monitors.license_release, runtime.qlik.qrs))
+    if monitors.server_license.enable:
+        checks.append(ServerLicenseMonitor(monitors.server_license, runtime.qlik.qrs))
     return checks
 
 

@@ -48,5 +48,16 @@ class QrsClient:
         """``GET /qrs/<path>`` as plain JSON, for callers that check the shape themselves."""
         return await self.get(path, _ANY, params)
 
+    async def delete(self, path: str) -> None:
+        """``DELETE /qrs/<path>``; any non-2xx answer is a :class:`QlikError`."""
+        await self.http.request(
+            "DELETE",
+            self.base,
+            "/qrs/" + path.lstrip("/"),
+            timeout_s=self.timeout_s,
+            headers=self.headers,
+            xrf=True,
+        )
+
     async def apps(self) -> list[QrsApp]:
         return await self.get("app", _APPS)
