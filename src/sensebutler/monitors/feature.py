@@ -8,6 +8,7 @@ import logging
 from sensebutler.monitors.license_release import LicenseReleaseMonitor
 from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
 from sensebutler.monitors.restarts import EngineRestarts
+from sensebutler.monitors.version import VersionMonitor
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
 from sensebutler.runtime import Component, Runtime, StartupError
@@ -40,6 +41,14 @@ def _checks(runtime: Runtime) -> list[Check]:
         checks.append(LicenseReleaseMonitor(monitors.license_release, runtime.qlik.qrs))
     if monitors.server_license.enable:
         checks.append(ServerLicenseMonitor(monitors.server_license, runtime.qlik.qrs))
+    if monitors.version.enable:
+        host = monitors.version.host or config.qlik.qrs.host
+        if not host:
+            raise StartupError("monitors.version is enabled but neither its host nor qlik.qrs.host is set")
+        qlik = runtime.qlik
+        checks.append(
+            VersionMonitor(monitors.version, qlik.http, host, config.qlik.about_port, runtime.state)
+        )
     return checks
 
 
