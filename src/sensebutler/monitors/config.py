@@ -116,8 +116,11 @@ class ActiveUsersConfig(FeatureSection):
 
     #: ask every server's proxy for its sessions at startup, so the count is right at once
     seed_from_proxy: bool = True
-    #: a user with no start/stop event for this long is dropped (the proxy's session timeout)
+    #: a user with no activity for this long is dropped (the proxy's session inactivity timeout)
     session_timeout_s: float = Field(default=1800.0, ge=1, le=7 * 86400)
+    #: server name (``qlik.servers``) → the host name its proxy writes in user events (log4net
+    #: ``%hostname``); default: the first label of the server's ``host``
+    proxy_hosts: dict[str, str] = {}
 
 
 class HeartbeatConfig(ScheduledMonitor):

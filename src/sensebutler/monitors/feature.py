@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from sensebutler.monitors.active_users import ActiveUsersMonitor
 from sensebutler.monitors.license_release import LicenseReleaseMonitor
 from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
 from sensebutler.monitors.restarts import EngineRestarts
-from sensebutler.monitors.version import VersionMonitor
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
+from sensebutler.monitors.version import VersionMonitor
 from sensebutler.runtime import Component, Runtime, StartupError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,19 @@ def build(runtime: Runtime) -> list[Component]:
     if checks:
         components.append(MonitorRunner(checks, runtime.router.publish))
     monitors = runtime.config.monitors
+    if monitors.active_users.enable:
+        if not runtime.config.udp.user_events.enable:
+            log.warning("monitors.active_users counts sessions from udp.user_events, which is off")
+        seed = monitors.active_users.seed_from_proxy and bool(runtime.config.qlik.servers)
+        components.append(
+            ActiveUsersMonitor(
+                monitors.active_users,
+                runtime.active_users,
+                runtime.router.publish,
+                runtime.config.qlik.servers,
+                runtime.qlik.http if seed else None,
+            )
+        )
     if monitors.restarts.enable:
         if runtime.config.polling.health.enable:
             components.append(EngineRestarts(runtime.router.publish))
