@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 from sensebutler.monitors.active_users import ActiveUsersMonitor
+from sensebutler.monitors.heartbeat import Heartbeat
 from sensebutler.monitors.license_release import LicenseReleaseMonitor
 from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
 from sensebutler.monitors.restarts import EngineRestarts
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
+from sensebutler.monitors.uptime import UptimeMonitor
 from sensebutler.monitors.version import VersionMonitor
 from sensebutler.runtime import Component, Runtime, StartupError
 
@@ -50,6 +52,10 @@ def _checks(runtime: Runtime) -> list[Check]:
         checks.append(
             VersionMonitor(monitors.version, qlik.http, host, config.qlik.about_port, runtime.state)
         )
+    if monitors.heartbeat.enable:
+        checks.append(Heartbeat(monitors.heartbeat))
+    if monitors.uptime.enable:
+        checks.append(UptimeMonitor(monitors.uptime))
     return checks
 
 

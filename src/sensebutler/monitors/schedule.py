@@ -33,6 +33,9 @@ class Check(ABC):
     async def check(self) -> Sequence[Event]:
         """Look once; return the events to publish. May raise: the runner logs and counts it."""
 
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the check holds (connections); called when the runner stops."""
+
 
 class MonitorRunner:
     """The component that runs every enabled check on its own schedule."""
@@ -59,6 +62,11 @@ class MonitorRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for check in self.checks:
+            try:
+                await check.close()
+            except Exception:
+                log.exception("monitor %s did not close cleanly", check.name)
 
     async def run_once(self, check: Check) -> bool:
         """One check with its timeout; True when it succeeded."""
