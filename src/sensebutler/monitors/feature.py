@@ -9,6 +9,7 @@ from sensebutler.monitors.active_users import ActiveUsersMonitor
 from sensebutler.monitors.heartbeat import Heartbeat
 from sensebutler.monitors.license_release import LicenseReleaseMonitor
 from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
+from sensebutler.monitors.log_db import LogDbMonitor
 from sensebutler.monitors.restarts import EngineRestarts
 from sensebutler.monitors.schedule import Check, MonitorRunner
 from sensebutler.monitors.services import ServiceMonitor
@@ -56,6 +57,8 @@ def _checks(runtime: Runtime) -> list[Check]:
         checks.append(Heartbeat(monitors.heartbeat))
     if monitors.uptime.enable:
         checks.append(UptimeMonitor(monitors.uptime))
+    if monitors.log_db.enable:
+        checks.append(LogDbMonitor(monitors.log_db, config.qlik.servers, runtime.state_dir))
     return checks
 
 

@@ -33,6 +33,9 @@ class Check(ABC):
     async def check(self) -> Sequence[Event]:
         """Look once; return the events to publish. May raise: the runner logs and counts it."""
 
+    def remember(self) -> None:  # noqa: B027 - optional hook
+        """Called after the check's events were published (a reader stores its position here)."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the check holds (connections); called when the runner stops."""
 
@@ -84,6 +87,7 @@ class MonitorRunner:
             return False
         for event in events:
             self.publish(event)
+        check.remember()
         return True
 
     def _failed(self, check: Check, message: str, *, exc_info: bool = False) -> None:
