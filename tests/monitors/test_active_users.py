@@ -61,38 +61,40 @@ async def test_the_mqtt_count_follows_the_sites_sessions(
     existing = site_users(sim)
     assert existing
     topic = unique_name("users")
-    async with MqttCollector(mosquitto.host, mosquitto.port, f"{topic}/#") as collector:
-        async with running(_config(sim, user_port, mosquitto, topic, tmp_path)) as runtime:
-            # right from the start: seeded from the proxies, before any user event
-            await collector.wait_for(2, timeout=20)
-            first = next(m for m in collector.messages if m.topic == f"{topic}/usernames")
-            assert set(orjson.loads(first.payload)) == existing
+    async with (
+        MqttCollector(mosquitto.host, mosquitto.port, f"{topic}/#") as collector,
+        running(_config(sim, user_port, mosquitto, topic, tmp_path)) as runtime,
+    ):
+        # right from the start: seeded from the proxies, before any user event
+        await collector.wait_for(2, timeout=20)
+        first = next(m for m in collector.messages if m.topic == f"{topic}/usernames")
+        assert set(orjson.loads(first.payload)) == existing
 
-            sim.resume_activity()
-            await eventually(lambda: len(collector.messages) > 20, what="a busy site's changes")
-            sim.pause_activity()
+        sim.resume_activity()
+        await eventually(lambda: len(collector.messages) > 20, what="a busy site's changes")
+        sim.pause_activity()
 
-            def agrees() -> bool:
-                users = site_users(sim)
-                return (
-                    last(collector, f"{topic}/count") == str(len(users)).encode()
-                    and set(orjson.loads(last(collector, f"{topic}/usernames") or b"[]")) == users
-                    and runtime.active_users.users() == users
-                )
+        def agrees() -> bool:
+            users = site_users(sim)
+            return (
+                last(collector, f"{topic}/count") == str(len(users)).encode()
+                and set(orjson.loads(last(collector, f"{topic}/usernames") or b"[]")) == users
+                and runtime.active_users.users() == users
+            )
 
-            assert await eventually(agrees, what="the MQTT count to equal the site's users")
-            per_host = {
-                m.topic.split("/")[-2]: int(m.payload)
-                for m in collector.messages
-                if m.topic.startswith(f"{topic}/perserver/")
+        assert await eventually(agrees, what="the MQTT count to equal the site's users")
+        per_host = {
+            m.topic.split("/")[-2]: int(m.payload)
+            for m in collector.messages
+            if m.topic.startswith(f"{topic}/perserver/")
+        }
+        for node in sim.model.nodes:
+            users = {
+                f"{s.user.directory}\\{s.user.user_id}"
+                for s in sim.model.proxy_sessions.values()
+                if s.node is node
             }
-            for node in sim.model.nodes:
-                users = {
-                    f"{s.user.directory}\\{s.user.user_id}"
-                    for s in sim.model.proxy_sessions.values()
-                    if s.node is node
-                }
-                assert per_host.get(node.short_name, 0) == len(users)
+            assert per_host.get(node.short_name, 0) == len(users)
 
 
 def test_expiry_drops_idle_users_only() -> None:

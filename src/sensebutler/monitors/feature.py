@@ -4,7 +4,9 @@ components that are not periodic checks (restart detection, active users)."""
 from __future__ import annotations
 
 import logging
+import sys
 
+from sensebutler.monitors import sc_exe
 from sensebutler.monitors.active_users import ActiveUsersMonitor
 from sensebutler.monitors.heartbeat import Heartbeat
 from sensebutler.monitors.license_release import LicenseReleaseMonitor
@@ -30,6 +32,18 @@ def _checks(runtime: Runtime) -> list[Check]:
             raise StartupError("monitors.services uses probe qrs but qlik.qrs.host is empty")
         if section.probe == "sc_exe" and not section.hosts:
             raise StartupError("monitors.services uses probe sc_exe, which needs the hosts to ask (hosts:)")
+        if section.probe == "sc_exe":
+            try:
+                for host in section.hosts:
+                    sc_exe.check_host(host.host)
+                    for service in host.services:
+                        sc_exe.check_service_name(service.name)
+            except ValueError as exc:
+                raise StartupError(f"monitors.services: {exc}") from exc
+            if sys.platform != "win32":
+                log.warning(
+                    "monitors.services: probe sc_exe works on Windows only; every check will fail here"
+                )
         qrs = runtime.qlik.qrs if section.probe == "qrs" else None
         checks.append(ServiceMonitor(section, qrs, restarts=monitors.restarts.enable))
     wanted = [
