@@ -34,9 +34,9 @@ def _checks(runtime: Runtime) -> list[Check]:
             raise StartupError("monitors.services uses probe sc_exe, which needs the hosts to ask (hosts:)")
         if section.probe == "sc_exe":
             try:
-                for host in section.hosts:
-                    sc_exe.check_host(host.host)
-                    for service in host.services:
+                for watched in section.hosts:
+                    sc_exe.check_host(watched.host)
+                    for service in watched.services:
                         sc_exe.check_service_name(service.name)
             except ValueError as exc:
                 raise StartupError(f"monitors.services: {exc}") from exc
