@@ -12,6 +12,8 @@ for pair in "${wanted[@]}"; do
     missing+=("$pkg")
   fi
 done
+# PostgreSQL's binaries are not on PATH (Debian keeps them under /usr/lib/postgresql/<major>/bin)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sensebutler import __version__
 from sensebutler.config import Config
+from sensebutler.monitors import feature as monitors
 from sensebutler.pipeline.processor import Processor
 from sensebutler.pipeline.router import Router
 from sensebutler.processors import reload_alerts
@@ -61,6 +62,7 @@ FEATURES: tuple[Builder, ...] = (
     polling.build,
     ingest_metrics.build,  # before the inputs: its last report follows their stop
     udp_inputs.build,
+    monitors.build,
     # last: the listeners the features above mounted paths on
     web.build,
 )

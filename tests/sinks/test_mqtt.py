@@ -362,7 +362,12 @@ def test_records_round_trip_and_bad_topics_are_refused() -> None:
 def test_disabled_builds_nothing_and_every_kind_encodes(tmp_path: Path) -> None:
     assert build(Runtime(Config(), Router(), tmp_path)) == []
     sink = make_sink(make_config("127.0.0.1", 1883, "p"), tmp_path)
-    assert sink.kinds == {"health", "sessions", "log", "qix_perf", "user", "self", "reload_alert"}
+    assert sink.kinds == {
+        *("health", "sessions", "log", "qix_perf", "user", "self", "reload_alert"),
+        # the monitors' events (docs/monitors.md)
+        *("service_state", "service_state_changed", "server_license", "server_license_alert"),
+        *("active_users", "restarted", "sense_version_changed", "log_db_entry"),
+    }
     record = next(iter(sink.encode(user_event("Start session"))))
     assert unpack(record).topic == "p/userevent"
     assert orjson.loads(unpack(record).payload)["command"] == "Start session"

@@ -17,6 +17,7 @@ from sensebutler.config.qlik import QlikConfig
 from sensebutler.config.state import StateConfig
 from sensebutler.config.udp import UdpConfig
 from sensebutler.config.web import WebConfig
+from sensebutler.monitors.config import MonitorsConfig
 from sensebutler.sinks.email.config import EmailSection
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
@@ -55,6 +56,7 @@ class Config(Section):
     signl4: Signl4Section = Signl4Section()
     script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
+    monitors: MonitorsConfig = MonitorsConfig()
     web: WebConfig = WebConfig()
 
     @model_validator(mode="after")

@@ -94,8 +94,24 @@ class QlikHttp:
 
         ``xrf`` adds a fresh Xrfkey as query parameter and header (QRS and QPS require it).
         """
+        return await self.request(
+            "GET", base, path, timeout_s=timeout_s, headers=headers, params=params, xrf=xrf
+        )
+
+    async def request(
+        self,
+        method: str,
+        base: str,
+        path: str,
+        *,
+        timeout_s: float,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        xrf: bool = False,
+    ) -> bytes:
+        """The body of a successful (2xx) ``<method> base+path`` (no request body)."""
         host = base.removeprefix("https://")
-        endpoint = f"GET {path}"
+        endpoint = f"{method} {path}"
         request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if headers:
             request_headers.update(headers)
@@ -109,7 +125,7 @@ class QlikHttp:
         timeouts = {"connect": timeout_s, "read": timeout_s, "write": timeout_s, "pool": timeout_s}
         try:
             response = await self._pool(base).request(
-                "GET",
+                method,
                 url,
                 headers=list(request_headers.items()),
                 extensions={"timeout": timeouts, "trace": watch},

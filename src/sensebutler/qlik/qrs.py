@@ -55,5 +55,16 @@ class QrsClient:
             self.base, full_path, timeout_s=self.timeout_s, headers=self.headers, params=params, xrf=True
         )
 
+    async def delete(self, path: str) -> None:
+        """``DELETE /qrs/<path>``; any non-2xx answer is a :class:`QlikError`."""
+        await self.http.request(
+            "DELETE",
+            self.base,
+            "/qrs/" + path.lstrip("/"),
+            timeout_s=self.timeout_s,
+            headers=self.headers,
+            xrf=True,
+        )
+
     async def apps(self) -> list[QrsApp]:
         return await self.get("app", _APPS)

@@ -30,9 +30,20 @@ from sensebutler.alerts.context import ContextOptions
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMetrics
+from sensebutler.events.monitors import (
+    LicenseReleased,
+    LicenseUsage,
+    LogDbEntry,
+    Restarted,
+    SenseVersion,
+    ServerLicense,
+    ServiceState,
+    Uptime,
+)
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
+from sensebutler.sinks.influxdb import monitor_points
 from sensebutler.sinks.influxdb.config import TaskPointsSection
 from sensebutler.sinks.influxdb.line_protocol import (
     FORMATTERS,
@@ -67,6 +78,14 @@ SUPPORTED_KINDS = frozenset(
         RejectedEventCount.kind,
         UdpQueueMetrics.kind,
         ReloadAlert.kind,
+        ServiceState.kind,
+        Restarted.kind,
+        LicenseUsage.kind,
+        LicenseReleased.kind,
+        ServerLicense.kind,
+        SenseVersion.kind,
+        Uptime.kind,
+        LogDbEntry.kind,
     }
 )
 
@@ -272,6 +291,14 @@ class InfluxMapping:
             RejectedEventCount: self._rejected_event_count,
             UdpQueueMetrics: self._udp_queue,
             ReloadAlert: self._task_outcome,
+            ServiceState: lambda e: monitor_points.service_state(e, Point),
+            Restarted: lambda e: monitor_points.restarted(e, Point, self._tags_of),
+            LicenseUsage: lambda e: monitor_points.license_usage(e, Point),
+            LicenseReleased: lambda e: monitor_points.license_released(e, Point),
+            ServerLicense: lambda e: monitor_points.server_license(e, Point),
+            SenseVersion: lambda e: monitor_points.sense_version(e, Point),
+            Uptime: lambda e: monitor_points.uptime(e, Point, self.options.instance),
+            LogDbEntry: lambda e: monitor_points.log_db_entry(e, Point, self._tags_of),
         }
         self._task_points = TaskPointMaker(options.tasks, options.alert_context)
 

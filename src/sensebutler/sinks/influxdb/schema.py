@@ -209,6 +209,62 @@ FIELDS: dict[str, dict[str, FieldDef]] = {
         "net_ram": _INT,
         "peak_ram": _INT,
     },
+    # Butler's measurements (the monitors): numbers are floats, as Butler wrote them
+    "win_service_state": {
+        "state_num": _FLOAT,
+        "state_text": _STRING,
+        "startup_mode_num": _FLOAT,
+        "startup_mode_text": _STRING,
+    },
+    "qlik_sense_license": {
+        name: _FLOAT
+        for name in (
+            "allocated",
+            "available",
+            "excess",
+            "quarantined",
+            "total",
+            "used",
+            "allocated_minutes",
+            "unavailable_minutes",
+            "used_minutes",
+            "allocated_tokens",
+            "token_cost",
+            "unavailable_tokens",
+            "used_tokens",
+            "quarantined_tokens",
+            "available_tokens",
+            "total_tokens",
+        )
+    },
+    "qlik_sense_license_release": {"days_since_last_use": _FLOAT},
+    "qlik_sense_server_license": {
+        "license_expired": _f("bool"),
+        "expiry_date": _STRING,
+        "days_until_expiry": _FLOAT,
+    },
+    "qlik_sense_version": {
+        name: _STRING
+        for name in (
+            "content_hash",
+            "sense_id",
+            "version",
+            "deployment_type",
+            "release_label",
+            "deprecated_product_version",
+            "product_name",
+            "copyright_year_range",
+        )
+    },
+    "butler_memory_usage": {
+        "heap_used": _FLOAT,
+        "heap_total": _FLOAT,
+        "external": _FLOAT,
+        "process_memory": _FLOAT,
+        "uptime_s": _FLOAT,
+    },
+    "sense_restart": {"downtime_s": _FLOAT, "started": _STRING, "previous_started": _STRING},
+    "log_event_logdb": {"message": _STRING, "entry_id": _INT},
     "user_events": {
         "userFull": _f("string", suffixed_from=3),
         "userId": _f("string", suffixed_from=3),

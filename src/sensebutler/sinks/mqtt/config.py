@@ -44,6 +44,28 @@ class MqttTaskTopics(Section):
     aborted_full: MqttTopic = MqttTopic(topic="qliksense/task_aborted_full")
 
 
+class MqttMonitorTopics(Section):
+    """Butler's topics for the monitors (``mqttConfig``); defaults are Butler's."""
+
+    #: ``<topic>/<host>/<service name>``: JSON on a change to RUNNING / to STOPPED, and at every check
+    service_running: str = Field(default="qliksense/service_running", min_length=1)
+    service_stopped: str = Field(default="qliksense/service_stopped", min_length=1)
+    service_status: str = Field(default="qliksense/service_status", min_length=1)
+    #: JSON ``{licenseExpired, expiryDateStr, daysUntilExpiry}`` at every check
+    server_license: str = Field(default="qliksense/qliksense_server_license", min_length=1)
+    #: text, when the licence expired or expires within the threshold
+    server_license_expire: str = Field(default="qliksense/qliksense_server_license_expire", min_length=1)
+    #: the number of users with a session (text), their user ids (JSON array), and per proxy
+    #: ``<active_users_per_server>/<host>/count``; on every change
+    active_user_count: str = Field(default="qliksense/users/active/count", min_length=1)
+    active_users: str = Field(default="qliksense/users/active/usernames", min_length=1)
+    active_users_per_server: str = Field(default="qliksense/users/activeperserver", min_length=1)
+    #: ``<topic>/<scope>/<host>``: JSON when an engine restarted or a node came back *(own)*
+    restarted: str = Field(default="qliksense/restarted", min_length=1)
+    #: ``<topic>/<host>``: JSON when the Sense version of a host changed *(own)*
+    version_changed: str = Field(default="qliksense/version_changed", min_length=1)
+
+
 class MqttSection(SinkSection):
     host: str = "127.0.0.1"
     port: int = Field(default=1883, ge=1, le=65535)
@@ -63,3 +85,5 @@ class MqttSection(SinkSection):
     self_metrics_topic: str = Field(default="sensebutler/self", min_length=1)
     #: failed and aborted reload tasks (``reload_alert`` events; ``alerts.enable`` must be on)
     task_topics: MqttTaskTopics = MqttTaskTopics()
+    #: Butler's service, licence and active-user topics; the log database uses ``base_topic``
+    monitors: MqttMonitorTopics = MqttMonitorTopics()

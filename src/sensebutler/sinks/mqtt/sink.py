@@ -9,6 +9,16 @@ from collections.abc import Iterable
 
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import (
+    ActiveUsers,
+    LogDbEntry,
+    Restarted,
+    SenseVersionChanged,
+    ServerLicense,
+    ServerLicenseAlert,
+    ServiceState,
+    ServiceStateChanged,
+)
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.runtime import Runtime, StartupError
@@ -26,6 +36,14 @@ SUPPORTED_KINDS = (
     UserEvent.kind,
     SelfMetrics.kind,
     ReloadAlert.kind,
+    ServiceState.kind,
+    ServiceStateChanged.kind,
+    ServerLicense.kind,
+    ServerLicenseAlert.kind,
+    ActiveUsers.kind,
+    Restarted.kind,
+    SenseVersionChanged.kind,
+    LogDbEntry.kind,
 )
 
 

@@ -9,6 +9,16 @@ import orjson
 
 from sensebutler.events import Event
 from sensebutler.events.alerts import TASK_TYPES, ReloadAlert
+from sensebutler.events.monitors import (
+    ActiveUsers,
+    LogDbEntry,
+    Restarted,
+    SenseVersionChanged,
+    ServerLicense,
+    ServerLicenseAlert,
+    ServiceState,
+    ServiceStateChanged,
+)
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
 from sensebutler.sinks.mqtt.config import MqttSection, MqttTopic
@@ -136,6 +146,7 @@ class TopicMap:
             "failed": (_on(tasks.failure), _on(tasks.failure_full)),
             "aborted": (_on(tasks.aborted), _on(tasks.aborted_full)),
         }
+        self.monitor_topics = section.monitors.model_copy()
         self.log_tags = dict(log_tags)
         self.user_tags = dict(user_tags)
 
@@ -154,6 +165,69 @@ class TopicMap:
             yield self._message(
                 f"{self.self_metrics_topic}/{topic_level(event.instance)}", orjson.dumps(event)
             )
+        else:
+            yield from self._monitor(event)
+
+    def _monitor(self, event: Event) -> Iterator[Message]:
+        topics = self.monitor_topics
+        if isinstance(event, ServiceState):
+            yield self._service(topics.service_status, event, None)
+        elif isinstance(event, ServiceStateChanged):
+            state = event.current.state
+            if state in ("RUNNING", "STOPPED"):
+                topic = topics.service_running if state == "RUNNING" else topics.service_stopped
+                yield self._service(topic, event.current, event.previous)
+        elif isinstance(event, ServerLicense):
+            yield self._message(topics.server_license, orjson.dumps(event.butler_json()))
+        elif isinstance(event, ServerLicenseAlert):
+            yield self._message(topics.server_license_expire, event.message.encode())
+        elif isinstance(event, ActiveUsers):
+            yield self._message(topics.active_user_count, str(event.count).encode())
+            yield self._message(topics.active_users, orjson.dumps(list(event.users)))
+            for host, users in event.per_host.items():
+                topic = f"{topics.active_users_per_server}/{topic_level(host)}/count"
+                yield self._message(topic, str(len(users)).encode())
+        elif isinstance(event, Restarted):
+            document = {
+                "scope": event.scope,
+                "host": event.host,
+                "serverName": event.server.name if event.server is not None else "",
+                "downtimeSeconds": round(event.downtime_s, 3),
+                "started": event.started,
+                "previousStarted": event.previous_started,
+            }
+            topic = f"{topics.restarted}/{event.scope}/{topic_level(event.host)}"
+            yield self._message(topic, orjson.dumps(document))
+        elif isinstance(event, SenseVersionChanged):
+            document = {"host": event.host, "previous": event.previous, "version": event.current.version}
+            yield self._message(f"{topics.version_changed}/{topic_level(event.host)}", orjson.dumps(document))
+        elif isinstance(event, LogDbEntry):
+            topic = f"{self.base_topic}{topic_level(event.host)}/{topic_level(event.process)}/{event.level}"
+            document = {
+                "id": event.id,
+                "host": event.host,
+                "process": event.process,
+                "level": event.level,
+                "message": event.message,
+            }
+            yield self._message(topic, orjson.dumps(document))
+
+    def _service(self, topic: str, state: ServiceState, previous: str | None) -> Message:
+        document: dict[str, object] = {
+            "serviceHost": state.host,
+            "serviceName": state.service_name,
+            "serviceDisplayName": state.display_name,
+            "serviceFriendlyName": state.friendly_name,
+            "serviceDependencies": list(state.dependencies),
+            "serviceStartType": state.start_type,
+            "serviceExePath": state.exe_path,
+            "serviceStatus": state.state,
+        }
+        if previous is not None:
+            document["servicePrevStatus"] = previous
+            document["serviceStatusChanged"] = True
+        full = f"{topic}/{topic_level(state.host)}/{topic_level(state.service_name)}"
+        return self._message(full, orjson.dumps(document))
 
     def _task(self, alert: ReloadAlert) -> Iterator[Message]:
         """Butler publishes failed and aborted reload tasks only."""

@@ -24,6 +24,7 @@ from sensebutler.events.ingest import EventCount, RejectedEventCount, UdpQueueMe
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink, kinds_for
+from sensebutler.sinks.prometheus.active_users import ActiveUserMetrics
 from sensebutler.sinks.prometheus.config import PrometheusSection
 from sensebutler.sinks.prometheus.labels import TagLabels
 from sensebutler.sinks.prometheus.own_metrics import OwnMetrics
@@ -60,6 +61,8 @@ class PrometheusExporter(Sink):
         self.registry = CollectorRegistry(auto_describe=False)
         for collector in (self.qlik, self.own, self.udp):
             self.registry.register(collector)
+        if runtime.config.monitors.active_users.enable:
+            self.registry.register(ActiveUserMetrics(runtime.active_users))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)

@@ -156,6 +156,8 @@ class UserEventsHandler(InputHandler):
             self.active.session_started(event.host, event.user_full)
         elif event.command == "Stop session":
             self.active.session_stopped(event.host, event.user_full)
+        else:
+            self.active.touch(event.host, event.user_full)
         if (event.user_directory.lower(), event.user_id.lower()) in self.excluded:
             return self.drop("excluded_user")
         if event.app_id:
