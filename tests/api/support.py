@@ -100,7 +100,9 @@ def base_url(runtime: Runtime) -> str:
 @contextlib.asynccontextmanager
 async def client(runtime: Runtime, key: str | None = ADMIN_KEY) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"X-API-Key": key} if key else {}
-    async with httpx.AsyncClient(base_url=base_url(runtime), headers=headers, trust_env=False, timeout=30) as c:
+    async with httpx.AsyncClient(
+        base_url=base_url(runtime), headers=headers, trust_env=False, timeout=30
+    ) as c:
         yield c
 
 

@@ -18,9 +18,17 @@ NSQ = quote(NS)
 async def test_butler_examples_set_get_exists_list_delete(api: Runtime) -> None:
     """Appendix A of the reference, request by request."""
     async with client(api) as c:
-        r = await c.post(f"/v4/keyvalues/{NSQ}", json={"key": "Last extract timestamp", "value": "2020-09-29 17:14:56", "ttl": 60000})
+        r = await c.post(
+            f"/v4/keyvalues/{NSQ}",
+            json={"key": "Last extract timestamp", "value": "2020-09-29 17:14:56", "ttl": 60000},
+        )
         assert r.status_code == 201
-        assert r.json() == {"namespace": NS, "key": "Last extract timestamp", "value": "2020-09-29 17:14:56", "ttl": 60000}
+        assert r.json() == {
+            "namespace": NS,
+            "key": "Last extract timestamp",
+            "value": "2020-09-29 17:14:56",
+            "ttl": 60000,
+        }
 
         r = await c.get(f"/v4/keyvalues/{NSQ}", params={"key": "Last extract timestamp"})
         assert r.status_code == 200
@@ -29,14 +37,20 @@ async def test_butler_examples_set_get_exists_list_delete(api: Runtime) -> None:
         r = await c.get(f"/v4/keyvalues/{NSQ}/keyexists", params={"key": "nope"})
         assert (r.status_code, r.json()) == (200, {"keyExists": False, "keyValue": {}})
         r = await c.get(f"/v4/keyvalues/{NSQ}/keyexists", params={"key": "Last extract timestamp"})
-        assert r.json() == {"keyExists": True, "keyValue": {"namespace": NS, "key": "Last extract timestamp", "value": "2020-09-29 17:14:56"}}
+        assert r.json() == {
+            "keyExists": True,
+            "keyValue": {"namespace": NS, "key": "Last extract timestamp", "value": "2020-09-29 17:14:56"},
+        }
 
         r = await c.get(f"/v4/keylist/{NSQ}")
         assert r.status_code == 200 and r.headers["content-type"] == "application/json"
         assert r.json() == {"namespace": NS, "keys": [{"key": "Last extract timestamp"}]}
 
         r = await c.get("/v4/keyvalues/unknown-ns", params={"key": "a"})
-        assert (r.status_code, r.json()) == (400, {"statusCode": 400, "error": "Bad Request", "message": "Namespace not found: unknown-ns"})
+        assert (r.status_code, r.json()) == (
+            400,
+            {"statusCode": 400, "error": "Bad Request", "message": "Namespace not found: unknown-ns"},
+        )
 
         r = await c.get(f"/v4/keyvalues/{NSQ}")
         assert r.status_code == 400
@@ -56,9 +70,15 @@ async def test_butler_examples_set_get_exists_list_delete(api: Runtime) -> None:
 
 async def test_ttl_expires_without_reads_and_overwrite_restarts_it(api: Runtime) -> None:
     async with client(api) as c:
-        assert (await c.post("/v4/keyvalues/ttl", json={"key": "short", "value": "1", "ttl": 300})).status_code == 201
-        assert (await c.post("/v4/keyvalues/ttl", json={"key": "kept", "value": "1", "ttl": 0})).status_code == 201
-        assert (await c.post("/v4/keyvalues/ttl", json={"key": "renewed", "value": "old", "ttl": 300})).status_code == 201
+        assert (
+            await c.post("/v4/keyvalues/ttl", json={"key": "short", "value": "1", "ttl": 300})
+        ).status_code == 201
+        assert (
+            await c.post("/v4/keyvalues/ttl", json={"key": "kept", "value": "1", "ttl": 0})
+        ).status_code == 201
+        assert (
+            await c.post("/v4/keyvalues/ttl", json={"key": "renewed", "value": "old", "ttl": 300})
+        ).status_code == 201
         r = await c.post("/v4/keyvalues/ttl", json={"key": "renewed", "value": "new", "ttl": 600_000})
         assert r.json()["ttl"] == 600_000
 
@@ -68,7 +88,9 @@ async def test_ttl_expires_without_reads_and_overwrite_restarts_it(api: Runtime)
         await eventually(short_gone, what="the 300 ms key to expire")
         r = await c.get("/v4/keyvalues/ttl", params={"key": "short"})
         assert r.status_code == 400
-        assert (await c.get("/v4/keyvalues/ttl/keyexists", params={"key": "short"})).json()["keyExists"] is False
+        assert (await c.get("/v4/keyvalues/ttl/keyexists", params={"key": "short"})).json()[
+            "keyExists"
+        ] is False
         assert (await c.get("/v4/keyvalues/ttl", params={"key": "renewed"})).json()["value"] == "new"
         assert await api.state.ttl("kv:v:ttl:renewed") is not None
         assert await api.state.ttl("kv:v:ttl:kept") is None
@@ -97,7 +119,9 @@ async def test_bad_input_is_400_and_stores_nothing(api: Runtime, body: Any, frag
 
 async def test_body_that_is_not_json_is_400(api: Runtime) -> None:
     async with client(api) as c:
-        r = await c.post("/v4/keyvalues/bad", content=b"{not json", headers={"Content-Type": "application/json"})
+        r = await c.post(
+            "/v4/keyvalues/bad", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert r.status_code == 400 and "JSON" in r.json()["message"]
 
 
@@ -124,7 +148,9 @@ async def test_per_namespace_key_limit_is_enforced(tmp_path: Path) -> None:
     config = api_config(tmp_path, key_value_store={"max_keys_per_namespace": 3})
     async with running(config) as runtime, client(runtime) as c:
         for n in range(3):
-            assert (await c.post("/v4/keyvalues/full", json={"key": f"k{n}", "value": "v"})).status_code == 201
+            assert (
+                await c.post("/v4/keyvalues/full", json={"key": f"k{n}", "value": "v"})
+            ).status_code == 201
         r = await c.post("/v4/keyvalues/full", json={"key": "k3", "value": "v"})
         assert r.status_code == 400 and "max_keys_per_namespace" in r.json()["message"]
         # overwriting an existing key and other namespaces are still fine
@@ -142,7 +168,11 @@ async def test_butler_subs_qvs_calls(api: Runtime) -> None:
             headers={"Content-Type": "application/json"},
         )
         assert r.status_code == 201 and r.json()["ttl"] == 60000
-        r = await c.post("/v4/keyvalues/MyNamespace", content=b'{"key": "k2", "value": "v2"}', headers={"Content-Type": "application/json"})
+        r = await c.post(
+            "/v4/keyvalues/MyNamespace",
+            content=b'{"key": "k2", "value": "v2"}',
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 201
         # GetKeyValue
         assert (await c.get("/v4/keyvalues/MyNamespace?key=k1")).json()["value"] == "v1"
