@@ -61,7 +61,7 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-class _BodyTooLarge(BaseException):  # noqa: N818
+class _BodyTooLarge(BaseException):
     """Not an ``Exception``: FastAPI turns any Exception raised while reading a body into a 400."""
 
 

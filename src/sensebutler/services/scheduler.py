@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -156,7 +158,8 @@ class Scheduler:
     state: StateBackend
     file: Path | None
     start_task: TaskStarter
-    owner: str = field(default_factory=lambda: f"sensebutler-{uuid.uuid4()}")
+    #: this instance's name in the lease and the run history: ``host:pid:random``
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
     lease_s: float = 5.0
     misfire_grace_s: float = 15.0
     history_size: int = 50
