@@ -120,7 +120,7 @@ async def test_every_second_fires_once_per_second_across_instances_and_a_leader_
         seconds = sorted(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in slots)
         assert all(b - a == 1.0 for a, b in zip(seconds, seconds[1:], strict=False)), seconds  # none missed
         assert {r["instance"] for r in history} == {"a", "b"}
-        assert len(fired) == len(history)
+        assert len([r for r in history if r["outcome"] != "pending"]) <= len(fired) <= len(history)
     finally:
         for scheduler in schedulers:
             await scheduler.stop()

@@ -399,34 +399,43 @@ class Scheduler:
                 run.add_done_callback(self._runs.discard)
 
     async def _fire(self, schedule: Schedule, slot: float) -> None:
-        fired_at = self.clock()
-        outcome, detail = "started", ""
+        """Record the run as ``pending``, start the task, then record the outcome: a run whose
+        instance died in between stays ``pending`` in the history rather than vanishing."""
+        run = {
+            "scheduledFor": _iso(slot),
+            "firedAt": _iso(self.clock()),
+            "taskId": schedule.qlikSenseTaskId,
+            "outcome": "pending",
+            "detail": "",
+            "instance": self.owner,
+        }
+        await self._record(schedule.id, run)
         try:
             await self.start_task(schedule.qlikSenseTaskId)
             self.counters.fired += 1
+            run["outcome"] = "started"
         except Exception as exc:
-            outcome, detail = "failed", str(exc) or type(exc).__name__
+            run["outcome"], run["detail"] = "failed", str(exc) or type(exc).__name__
             self.counters.failed += 1
             log.warning(
                 "schedule %s (%s): task %s did not start: %s",
                 schedule.id,
                 schedule.name,
                 schedule.qlikSenseTaskId,
-                detail,
+                run["detail"],
             )
-        run = {
-            "scheduledFor": _iso(slot),
-            "firedAt": _iso(fired_at),
-            "taskId": schedule.qlikSenseTaskId,
-            "outcome": outcome,
-            "detail": detail,
-            "instance": self.owner,
-        }
+        await self._record(schedule.id, run)
+
+    async def _record(self, schedule_id: str, run: dict[str, str]) -> None:
+        """Add ``run`` to the history, or replace the entry for the same fire time."""
         try:
             async with self._history_lock:
-                raw = await self.state.get(_HISTORY + schedule.id)
-                runs = orjson.loads(raw) if raw else []
+                raw = await self.state.get(_HISTORY + schedule_id)
+                runs = [
+                    r for r in (orjson.loads(raw) if raw else []) if r["scheduledFor"] != run["scheduledFor"]
+                ]
                 runs.append(run)
-                await self.state.put(_HISTORY + schedule.id, orjson.dumps(runs[-self.history_size :]))
+                runs.sort(key=lambda r: str(r["scheduledFor"]))
+                await self.state.put(_HISTORY + schedule_id, orjson.dumps(runs[-self.history_size :]))
         except StateUnavailable as exc:
-            log.warning("schedule %s: run not recorded: %s", schedule.id, exc)
+            log.warning("schedule %s: run not recorded: %s", schedule_id, exc)
