@@ -4,6 +4,7 @@ instances on one state backend (SQLite file and a real redis-server)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,7 +119,7 @@ async def test_every_second_fires_once_per_second_across_instances_and_a_leader_
         slots = Counter(r["scheduledFor"] for r in history)
         assert max(slots.values()) == 1, slots  # never twice
         seconds = sorted(datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() for s in slots)
-        assert all(b - a == 1.0 for a, b in zip(seconds, seconds[1:], strict=False)), seconds  # none missed
+        assert all(b - a == 1.0 for a, b in itertools.pairwise(seconds)), seconds  # none missed
         assert {r["instance"] for r in history} == {"a", "b"}
         assert len([r for r in history if r["outcome"] != "pending"]) <= len(fired) <= len(history)
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import PlainTextResponse
@@ -71,6 +72,21 @@ def create_app(ctx: ApiContext) -> FastAPI:
     errors.install(app)
     for make_router in ROUTERS:
         app.include_router(make_router(ctx))
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI documents validation errors as 422; this API answers them with 400 (as Butler)."""
+        if app.openapi_schema is None:
+            document = plain_openapi()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            document.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            document.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/documentation/yaml", include_in_schema=False)
     async def openapi_yaml() -> PlainTextResponse:

@@ -17,6 +17,17 @@ from sensebutler.services.scheduler import Scheduler
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: answers any endpoint may give, declared on every operation (the body is ``errors.error_body``)
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input (code FST_ERR_VALIDATION), or not found where Butler answers 400"},
+    401: {"description": "No API key, or not a valid one"},
+    403: {"description": "The API key's scopes do not include this endpoint"},
+    404: {"description": "Not found"},
+    413: {"description": "Request body too large"},
+    429: {"description": "Rate limit exceeded; see Retry-After"},
+    503: {"description": "The state backend is unavailable; see Retry-After"},
+}
+
 
 @dataclass
 class ApiContext:
@@ -40,11 +51,13 @@ class ApiContext:
 
         def register(handler: F) -> F:
             if self.enabled(switch):
+                responses = {**COMMON_RESPONSES, **options.pop("responses", {})}
                 router.add_api_route(
                     path,
                     handler,
                     methods=[method],
                     dependencies=[Depends(self.auth.guard(switch))],
+                    responses=responses,
                     **options,
                 )
             return handler

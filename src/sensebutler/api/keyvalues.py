@@ -70,7 +70,15 @@ class KeyList(BaseModel):
     keys: list[KeyName]
 
 
-NamespacePath = Path(min_length=1, description="Namespace name", examples=["Sales ETL step 2"])
+#: no control characters and no "/" (a path segment; the web server's routes do not match newlines)
+NAME_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
+NamespacePath = Path(
+    min_length=1,
+    max_length=1024,
+    pattern=NAME_PATTERN,
+    description="Namespace name",
+    examples=["Sales ETL step 2"],
+)
 KeyQuery = Query(min_length=1, description="Key name", examples=["Last extract timestamp"])
 
 
@@ -139,7 +147,9 @@ def router(ctx: ApiContext) -> APIRouter:
         response_class=Response,
         responses={400: {"description": "Namespace or key not found"}},
     )
-    async def delete_value(namespace: str = NamespacePath, key: str = Path(min_length=1)) -> Response:
+    async def delete_value(
+        namespace: str = NamespacePath, key: str = Path(min_length=1, max_length=1024, pattern=NAME_PATTERN)
+    ) -> Response:
         """Delete one key."""
         await store().delete(namespace, key)
         return Response(status_code=204)

@@ -72,7 +72,13 @@ def router(ctx: ApiContext) -> APIRouter:
         responses={400: {"description": "Missing or not base62"}},
     )
     async def base62_to_base16(
-        base62: str = Query(description="0-9a-zA-Z", examples=["6DMW88LpSok9Z7P7hUK0wv7bF"]),
+        base62: str = Query(
+            min_length=1,
+            max_length=_MAX_DIGITS,
+            pattern="^[0-9a-zA-Z]+$",
+            description="0-9a-zA-Z",
+            examples=["6DMW88LpSok9Z7P7hUK0wv7bF"],
+        ),
     ) -> Base62To16:
         try:
             return Base62To16(base62=base62, base16=convert(base62, BASE62, BASE16))
@@ -88,7 +94,13 @@ def router(ctx: ApiContext) -> APIRouter:
         responses={400: {"description": "Missing or not base16"}},
     )
     async def base16_to_base62(
-        base16: str = Query(description="0-9a-f", examples=["3199af08bfeeaf5d420f27ed9c01e74370077"]),
+        base16: str = Query(
+            min_length=1,
+            max_length=_MAX_DIGITS,
+            pattern="^[0-9a-fA-F]+$",
+            description="0-9a-f",
+            examples=["3199af08bfeeaf5d420f27ed9c01e74370077"],
+        ),
     ) -> Base62To16:
         try:
             return Base62To16(base16=base16, base62=convert(base16.lower(), BASE16, BASE62))

@@ -16,7 +16,13 @@ from sensebutler.services.scheduler import Schedule, Scheduler, ScheduleSpec
 TAG = "Scheduler"
 _NOT_FOUND = {400: {"description": "Schedule not found"}}
 
-ScheduleId = Path(min_length=1, description="Schedule ID", examples=["e4b1c455-aa15-4a51-a9cf-c5e4cfc91339"])
+ScheduleId = Path(
+    min_length=1,
+    max_length=200,
+    pattern=r"^[^\x00-\x1f\x7f/]+$",
+    description="Schedule ID",
+    examples=["e4b1c455-aa15-4a51-a9cf-c5e4cfc91339"],
+)
 
 
 def router(ctx: ApiContext) -> APIRouter:
