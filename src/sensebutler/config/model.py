@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from sensebutler.alerts.config import AlertsSection
+from sensebutler.api.config import ApiSection
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.config.logging import LoggingConfig
@@ -58,6 +59,7 @@ class Config(Section):
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     monitors: MonitorsConfig = MonitorsConfig()
     web: WebConfig = WebConfig()
+    api: ApiSection = ApiSection()
 
     @model_validator(mode="after")
     def _listeners_exist(self) -> Config:
@@ -65,6 +67,12 @@ class Config(Section):
             known = ", ".join(sorted(self.web.listeners)) or "none"
             raise ValueError(
                 f"prometheus.listener is {self.prometheus.listener!r}, which web.listeners does not define "
+                f"(defined: {known})"
+            )
+        if self.api.enable and self.api.listener not in self.web.listeners:
+            known = ", ".join(sorted(self.web.listeners)) or "none"
+            raise ValueError(
+                f"api.listener is {self.api.listener!r}, which web.listeners does not define "
                 f"(defined: {known})"
             )
         return self

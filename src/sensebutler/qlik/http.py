@@ -108,11 +108,14 @@ class QlikHttp:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         xrf: bool = False,
+        body: bytes | None = None,
     ) -> bytes:
-        """The body of a successful (2xx) ``<method> base+path`` (no request body)."""
+        """The body of a successful (2xx) ``<method> base+path``; ``body`` is sent as JSON."""
         host = base.removeprefix("https://")
         endpoint = f"{method} {path}"
         request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if body is not None:
+            request_headers["Content-Type"] = "application/json"
         if headers:
             request_headers.update(headers)
         query = dict(params) if params else {}
@@ -128,6 +131,7 @@ class QlikHttp:
                 method,
                 url,
                 headers=list(request_headers.items()),
+                content=body,
                 extensions={"timeout": timeouts, "trace": watch},
             )
         except (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError, OSError) as exc:
