@@ -27,6 +27,7 @@ from sensebutler.sinks.influxdb import sink as influxdb
 from sensebutler.sinks.mqtt import sink as mqtt
 from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
+from sensebutler.sinks.store import sink as store
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
@@ -43,6 +44,7 @@ FEATURES: tuple[Builder, ...] = (
     prometheus.build,
     mqtt.build,
     newrelic.build,
+    store.build,
     # processors
     reload_alerts.build,
     # sources

@@ -20,6 +20,7 @@ from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
+from sensebutler.sinks.store.config import StoreSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -40,6 +41,7 @@ class Config(Section):
     prometheus: PrometheusSection = PrometheusSection()
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
+    store: StoreSection = StoreSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
 
