@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sensebutler import __version__
+from sensebutler.api import app as api
 from sensebutler.config import Config
 from sensebutler.pipeline.processor import Processor
 from sensebutler.pipeline.router import Router
@@ -51,6 +52,8 @@ FEATURES: tuple[Builder, ...] = (
     polling.build,
     ingest_metrics.build,  # before the inputs: its last report follows their stop
     udp_inputs.build,
+    # the REST API (and its scheduler)
+    api.build,
     # last: the listeners the features above mounted paths on
     web.build,
 )

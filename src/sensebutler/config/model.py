@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from sensebutler.api.config import ApiSection
 from sensebutler.config.base import FeatureSection, Section
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.config.logging import LoggingConfig
@@ -44,6 +45,7 @@ class Config(Section):
     store: StoreSection = StoreSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
+    api: ApiSection = ApiSection()
 
     @model_validator(mode="after")
     def _listeners_exist(self) -> Config:
@@ -51,6 +53,12 @@ class Config(Section):
             known = ", ".join(sorted(self.web.listeners)) or "none"
             raise ValueError(
                 f"prometheus.listener is {self.prometheus.listener!r}, which web.listeners does not define "
+                f"(defined: {known})"
+            )
+        if self.api.enable and self.api.listener not in self.web.listeners:
+            known = ", ".join(sorted(self.web.listeners)) or "none"
+            raise ValueError(
+                f"api.listener is {self.api.listener!r}, which web.listeners does not define "
                 f"(defined: {known})"
             )
         return self

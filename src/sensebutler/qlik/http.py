@@ -94,9 +94,28 @@ class QlikHttp:
 
         ``xrf`` adds a fresh Xrfkey as query parameter and header (QRS and QPS require it).
         """
+        return await self.request(
+            "GET", base, path, timeout_s=timeout_s, headers=headers, params=params, xrf=xrf
+        )
+
+    async def request(
+        self,
+        method: str,
+        base: str,
+        path: str,
+        *,
+        timeout_s: float,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        xrf: bool = False,
+        body: bytes | None = None,
+    ) -> bytes:
+        """The body of a successful (2xx) ``<method> base+path``; ``body`` is sent as JSON."""
         host = base.removeprefix("https://")
-        endpoint = f"GET {path}"
+        endpoint = f"{method} {path}"
         request_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if body is not None:
+            request_headers["Content-Type"] = "application/json"
         if headers:
             request_headers.update(headers)
         query = dict(params) if params else {}
@@ -109,9 +128,10 @@ class QlikHttp:
         timeouts = {"connect": timeout_s, "read": timeout_s, "write": timeout_s, "pool": timeout_s}
         try:
             response = await self._pool(base).request(
-                "GET",
+                method,
                 url,
                 headers=list(request_headers.items()),
+                content=body,
                 extensions={"timeout": timeouts, "trace": watch},
             )
         except (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError, OSError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
@@ -50,3 +51,14 @@ class QrsClient:
 
     async def apps(self) -> list[QrsApp]:
         return await self.get("app", _APPS)
+
+    async def start_task(self, task_id: str) -> None:
+        """``POST /qrs/task/{id}/start``: QRS queues the task and answers at once (204).
+
+        Raises :class:`~sensebutler.qlik.errors.QlikError`: ``http_4xx`` with status 404 for an
+        unknown task, 409 when it is already running.
+        """
+        path = f"/qrs/task/{quote(task_id, safe='')}/start"
+        await self.http.request(
+            "POST", self.base, path, timeout_s=self.timeout_s, headers=self.headers, xrf=True, body=b""
+        )
