@@ -33,6 +33,7 @@ from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
 from sensebutler.web import server as web
+from sensebutler.web.dashboard import app as dashboard
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ FEATURES: tuple[Builder, ...] = (
     # the REST API (and its scheduler)
     api.build,
     # last: the listeners the features above mounted paths on
+    dashboard.build,  # mounts /dashboard; needs the store sink built above
     web.build,
 )
 

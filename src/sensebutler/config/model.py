@@ -22,6 +22,7 @@ from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.prometheus.config import PrometheusSection
 from sensebutler.sinks.store.config import StoreSection
+from sensebutler.web.dashboard.config import DashboardSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -43,6 +44,7 @@ class Config(Section):
     mqtt: MqttSection = MqttSection()
     new_relic: NewRelicSection = NewRelicSection()
     store: StoreSection = StoreSection()
+    dashboard: DashboardSection = DashboardSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     web: WebConfig = WebConfig()
     api: ApiSection = ApiSection()
