@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.applications import Starlette
@@ -82,7 +83,8 @@ class Dashboard:
 
     async def login(self, request: Request) -> Response:
         if request.method == "POST":
-            key = str((await request.form()).get("key", ""))
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))  # no multipart needed
+            key = form.get("key", [""])[0]
         else:
             key = request.query_params.get("key", "")
             if not key:
