@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench debs venv clean
+.PHONY: demo test lint bench debs venv clean dashboard-assets
 
 demo: $(STAMP)
 	$(BIN)/sensebutler demo
@@ -27,7 +27,19 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(MAKE) dashboard-assets
 	touch $(STAMP)
+
+# the dashboard's chart library, from the npm registry (never copied into the repository)
+UPLOT_VERSION := 1.6.32
+DASH_VENDOR := src/sensebutler/web/dashboard/vendor
+dashboard-assets: $(DASH_VENDOR)/uPlot.iife.min.js
+
+$(DASH_VENDOR)/uPlot.iife.min.js:
+	@command -v npm >/dev/null || { echo "npm is needed for the dashboard's charts (apt-get install npm)" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix build/npm uplot@$(UPLOT_VERSION)
+	mkdir -p $(DASH_VENDOR)
+	cp build/npm/node_modules/uplot/dist/uPlot.iife.min.js build/npm/node_modules/uplot/dist/uPlot.min.css $(DASH_VENDOR)/
 
 debs:
 	@scripts/ensure-debian-packages.sh

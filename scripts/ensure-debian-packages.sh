@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # package:binary pairs — the binary proves the package is there
-wanted=(mosquitto:mosquitto influxdb:influxd redis-server:redis-server prometheus:prometheus)
+wanted=(mosquitto:mosquitto influxdb:influxd redis-server:redis-server prometheus:prometheus chromium:chromium)
 missing=()
 for pair in "${wanted[@]}"; do
   pkg=${pair%%:*} bin=${pair##*:}

@@ -19,7 +19,10 @@ async def test_a_new_destination_is_one_module_added_to_the_registry(tmp_path: P
     stop = asyncio.Event()
 
     async def publish(runtime: Runtime) -> None:
-        assert [sink.name for sink in runtime.router.sinks] == ["jsonl"]
+        assert [sink.name for sink in runtime.router.sinks] == [
+            "jsonl",
+            "store",
+        ]  # the embedded store is on by default
         for n in range(3):
             runtime.router.publish(health(server(), time_ns=n))
         stop.set()

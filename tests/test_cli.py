@@ -60,7 +60,9 @@ def test_version() -> None:
 
 def test_run_all_disabled_starts_says_so_and_stops_on_sigterm(tmp_path: Path) -> None:
     cfg = tmp_path / "off.yaml"
-    cfg.write_text(f"state:\n  dir: {tmp_path / 'state'}\nself_metrics:\n  enable: false\n")
+    cfg.write_text(
+        f"state:\n  dir: {tmp_path / 'state'}\nself_metrics:\n  enable: false\nstore:\n  enable: false\n"
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensebutler", "run", "--config", str(cfg)],
         stderr=subprocess.PIPE,

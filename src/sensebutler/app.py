@@ -33,12 +33,14 @@ from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sinks.script_log_files import sink as script_log_files
 from sensebutler.sinks.signl4 import sink as signl4
 from sensebutler.sinks.slack import sink as slack
+from sensebutler.sinks.store import sink as store
 from sensebutler.sinks.teams import sink as teams
 from sensebutler.sinks.webhook import sink as webhook
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
 from sensebutler.web import server as web
+from sensebutler.web.dashboard import app as dashboard
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ FEATURES: tuple[Builder, ...] = (
     webhook.build,
     signl4.build,
     script_log_files.build,
+    store.build,
     # processors
     reload_alerts.build,
     # sources
@@ -67,6 +70,7 @@ FEATURES: tuple[Builder, ...] = (
     # the REST API (and its scheduler)
     api.build,
     # last: the listeners the features above mounted paths on
+    dashboard.build,  # mounts /dashboard; needs the store sink built above
     web.build,
 )
 

@@ -27,8 +27,10 @@ from sensebutler.sinks.prometheus.config import PrometheusSection
 from sensebutler.sinks.script_log_files.config import ScriptLogFilesSection
 from sensebutler.sinks.signl4.config import Signl4Section
 from sensebutler.sinks.slack.config import SlackSection
+from sensebutler.sinks.store.config import StoreSection
 from sensebutler.sinks.teams.config import TeamsSection
 from sensebutler.sinks.webhook.config import WebhookSection
+from sensebutler.web.dashboard.config import DashboardSection
 
 
 class SelfMetricsSection(FeatureSection):
@@ -56,6 +58,8 @@ class Config(Section):
     webhook: WebhookSection = WebhookSection()
     signl4: Signl4Section = Signl4Section()
     script_log_files: ScriptLogFilesSection = ScriptLogFilesSection()
+    store: StoreSection = StoreSection()
+    dashboard: DashboardSection = DashboardSection()
     self_metrics: SelfMetricsSection = SelfMetricsSection()
     monitors: MonitorsConfig = MonitorsConfig()
     web: WebConfig = WebConfig()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import socket
 import sys
 from dataclasses import dataclass
@@ -326,7 +327,14 @@ def demo(
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
         data["prometheus"] = {"enable": True, "listener": "metrics"}
-        data["web"] = {"listeners": {"metrics": {"host": "127.0.0.1", "port": 0}}}
+        data["web"] = {
+            "listeners": {
+                "metrics": {"host": "127.0.0.1", "port": 0},
+                "main": {"host": "127.0.0.1", "port": 0},
+            }
+        }
+        # the API and the dashboard with a key made for this run (printed with the dashboard's URL)
+        data["api"] = {"enable": True, "keys": [{"name": "demo", "key": secrets.token_urlsafe(24)}]}
         if catcher is not None:
             data.update(alert_config(catcher.port))
         if influxdb_url:

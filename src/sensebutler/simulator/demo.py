@@ -176,6 +176,18 @@ class Narrator:
         )
 
 
+def dashboard_url(runtime: Runtime) -> str:
+    """The dashboard's sign-in URL with the first API key, when the dashboard is mounted."""
+    listener = runtime.config.dashboard.listener
+    mounted = any(m.path == "/dashboard" for m in runtime.web.mounts.get(listener, []))
+    port = runtime.web.port(listener)
+    keys = runtime.config.api.keys
+    if not mounted or port is None or not keys:
+        return ""
+    key = keys[0].key.get_secret_value()
+    return f"http://127.0.0.1:{port}/dashboard/login?key={key}"
+
+
 async def fail_a_reload(sim: Simulator, console: Console, after_s: float) -> None:
     """Start a reload that fails, ``after_s`` into the demo, so a failure shows early."""
     await asyncio.sleep(after_s)
@@ -230,6 +242,9 @@ async def run_demo(
                 port = getattr(sink, "port", None)
                 if port:
                     say(console, SERVICE, f"{sink.name} endpoint: http://127.0.0.1:{port}/metrics")
+            url = dashboard_url(runtime.result())
+            if url:
+                say(console, SERVICE, f"dashboard: {url}", "bold")
         console.print(
             f"Lines marked '{SITE.strip()}' come from the simulated Qlik Sense site, lines marked "
             f"'{SERVICE}' from the monitoring service. Press Ctrl+C to stop.\n",

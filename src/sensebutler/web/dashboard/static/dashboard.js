@@ -1,0 +1,120 @@
+// The dashboard page: fetches its data once, then follows the server-sent events of /live/<page>.
+"use strict";
+(function () {
+  const main = document.getElementById("page");
+  const page = main.dataset.page;
+  const prefix = main.dataset.prefix;
+  const rangeSelect = document.getElementById("range");
+  const charts = new Map();
+  const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+  let source = null;
+  let search = "";
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return node;
+  }
+  function card(title, ...content) { return el("section", { class: "card" }, el("h2", {}, title), ...content); }
+  function when(seconds) { return new Date(seconds * 1000).toLocaleString(); }
+  function table(headers, rows) {
+    if (!rows || rows.length === 0) return el("p", { class: "empty" }, "Nothing in this time range.");
+    const head = el("tr", {}, ...headers.map((h) => el("th", {}, h)));
+    const body = rows.map((r) => el("tr", {}, ...r.map((c) => el("td", typeof c === "number" ? { class: "num" } : {}, c === null ? "" : c))));
+    return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
+  }
+  function entryRows(entries, withDetail) {
+    return (entries || []).map((e) => [when(e.ts / 1e9), e.host, e.level, e.source, e.name, withDetail ? e.detail : ""]);
+  }
+
+  // one uPlot chart per {title, unit, series}; the same chart gets new data on every update
+  function chartCard(spec) {
+    const labels = Object.keys(spec.series);
+    const box = el("div", { class: "chart", "data-title": spec.title, "data-points": "0" });
+    const section = card(spec.title + (spec.unit ? " (" + spec.unit + ")" : ""), box);
+    if (labels.length === 0) { section.append(el("p", { class: "empty" }, "No data in this time range.")); return section; }
+    const times = [...new Set(labels.flatMap((l) => spec.series[l].map((p) => p[0])))].sort((a, b) => a - b);
+    const data = [times, ...labels.map((l) => { const m = new Map(spec.series[l]); return times.map((t) => (m.has(t) ? m.get(t) : null)); })];
+    box.dataset.points = String(labels.reduce((n, l) => n + spec.series[l].length, 0));
+    const key = spec.title + "|" + labels.join(",");
+    const old = charts.get(spec.title);
+    if (old && old.key === key) { old.plot.setData(data); section.replaceChildren(...section.childNodes); return old.section; }
+    const opts = {
+      width: 420, height: 180, spanGaps: true,
+      series: [{}, ...labels.map((l, i) => ({ label: l, stroke: palette[i % palette.length], width: 1.5 }))],
+      axes: [{}, { size: 60 }],
+    };
+    const plot = new uPlot(opts, data, box);
+    charts.set(spec.title, { key, plot, section });
+    return section;
+  }
+
+  function notCollected(items) {
+    return card("Not collected yet", el("ul", {}, ...items.map((i) => el("li", {}, i + ": sensebutler does not collect this yet."))));
+  }
+
+  const renderers = {
+    site(d) {
+      const nodes = Object.entries(d.nodes || {}).map(([n, cpu]) => [n, Math.round(cpu * 10) / 10]);
+      return [card("Nodes now (CPU %)", table(["Node", "CPU"], nodes)), ...d.charts.map(chartCard)];
+    },
+    users(d) {
+      return [card("Active sessions now, per virtual proxy", table(["Virtual proxy", "Sessions"], d.now)), ...d.charts.map(chartCard),
+        card("Top apps (connections)", table(["App", "Events"], d.top_apps)),
+        card("Browsers", table(["Browser", "Events"], d.browsers)), card("Operating systems", table(["OS", "Events"], d.os))];
+    },
+    logs(d) {
+      return [...d.charts.map(chartCard), card("Categories", table(["Category", "Events"], d.categories)),
+        card("Latest messages", table(["Time", "Node", "Level", "Service", "Subsystem", "Message"], entryRows(d.latest, true))),
+        card("QIX: slowest objects and methods", table(["Object / method", "Requests", "Slowest (ms)"], d.slowest)),
+        card("QIX: most requested", table(["Object / method", "Requests", "Slowest (ms)"], d.busiest))];
+    },
+    reloads(d) {
+      const failures = (d.failures || []).map((e) => [when(e.ts / 1e9), e.name, e.level, el("pre", {}, e.detail || "(no script log)")]);
+      return [...d.charts.map(chartCard),
+        card("Recent task results", table(["Time", "Node", "Result", "", "Task", "Message"], entryRows(d.recent, true))),
+        card("Failed reloads with the script log tail", table(["Time", "Task", "Result", "Script log"], failures)),
+        notCollected(["which alerts went out and to where"])];
+    },
+    services(d) {
+      return [card("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true))), notCollected(d.not_collected)];
+    },
+    api(d) { return [notCollected(d.not_collected)]; },
+    pipeline(d) {
+      return [card("Store", table(["Rows or bytes", "Count"], Object.entries(d.store))), ...d.charts.map(chartCard)];
+    },
+  };
+
+  function render(data) {
+    const grid = el("div", { class: "grid" }, ...renderers[page](data));
+    const status = el("p", { id: "status" }, "Updated " + new Date().toLocaleTimeString() + " · " + when(data.since) + " – " + when(data.until));
+    const tools = page === "logs" || page === "reloads" || page === "services"
+      ? [searchBox()] : [];
+    main.replaceChildren(status, ...tools, grid);
+  }
+  let searchInput = null;
+  function searchBox() {
+    if (!searchInput) {
+      searchInput = el("input", { id: "search", type: "search", placeholder: "Search messages" });
+      searchInput.value = search;
+      searchInput.addEventListener("change", () => { search = searchInput.value; connect(); });
+    }
+    return searchInput;
+  }
+
+  function query() { return "range=" + encodeURIComponent(rangeSelect.value) + "&q=" + encodeURIComponent(search); }
+  function connect() {
+    if (source) source.close();
+    charts.clear();
+    source = new EventSource(prefix + "/live/" + page + "?" + query());
+    source.onmessage = (msg) => render(JSON.parse(msg.data));
+    source.addEventListener("failed", (msg) => { document.getElementById("status").textContent = "Reading the store failed: " + msg.data; });
+  }
+  rangeSelect.addEventListener("change", connect);
+  if (typeof uPlot === "undefined") {
+    main.replaceChildren(el("p", { class: "error" }, "The chart library is missing: run `make dashboard-assets`."));
+  } else {
+    connect();
+  }
+})();
