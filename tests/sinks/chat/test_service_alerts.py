@@ -55,7 +55,7 @@ async def post_one(
         sink.submit(change)
         (request,) = await receiver.wait_for(1, timeout=WAIT_S)
         await async_wait_until(lambda: sink.stats().delivered == 1, WAIT_S, "delivered")
-        assert getattr(sink, "templates").fallbacks == 0
+        assert sink.templates.fallbacks == 0
     body: dict[str, Any] = request.json()
     return body
 
