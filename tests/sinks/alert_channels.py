@@ -10,6 +10,7 @@ from typing import Any
 
 from sensebutler.config import Config
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceState, ServiceStateChanged
 from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime
 from sensebutler.sinks.base import Sink
@@ -60,3 +61,35 @@ def alert(outcome: str = "failed", task_id: str = samples.TASK_ID, **changes: An
     if task_id != samples.TASK_ID:
         source = dataclasses.replace(source, task_id=task_id)
     return samples.alert(outcome=outcome, source=source, **changes)
+
+
+SERVICE_HOST = "qlikserver2.lab.example.com"
+
+
+def service_change(
+    state: str = "STOPPED",
+    previous: str = "RUNNING",
+    *,
+    host: str = SERVICE_HOST,
+    service: str = "QlikSenseProxyService",
+    display_name: str = "Qlik Sense Proxy Service",
+    first_check: bool = False,
+) -> ServiceStateChanged:
+    """A service monitor event: ``service`` on ``host`` went from ``previous`` to ``state``."""
+    current = ServiceState(
+        host=host,
+        service_name=service,
+        display_name=display_name,
+        friendly_name="Proxy" if "Proxy" in service else display_name,
+        state=state,  # type: ignore[arg-type]
+        start_type="Automatic",
+        exe_path=r"C:\Program Files\Qlik\Sense\Proxy\Proxy.exe",
+        node_name="Rim1",
+    )
+    return ServiceStateChanged(current=current, previous=previous, first_check=first_check)  # type: ignore[arg-type]
+
+
+def license_alert(days: int, expiry: str = "2026-12-13") -> ServerLicenseAlert:
+    """The licence monitor's alert: expired when ``days`` is negative, else expiring."""
+    status = ServerLicense(expired=days < 0, expiry_date=expiry, days_until_expiry=days)
+    return ServerLicenseAlert(alert="expired" if days < 0 else "expiring", license=status, threshold_days=30)

@@ -16,6 +16,7 @@ so a template written for Butler shows it too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from sensebutler import __version__
 from sensebutler.alerts.config import AlertsSection, GenericUrl
 from sensebutler.alerts.script_log import chat_safe, excerpt
 from sensebutler.events.alerts import ExecutionDetail, NameValue, ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 
 #: QRS ``TaskExecutionStatus`` names (qlik-sense-apis.md §4.2)
 STATUS_TEXT = {
@@ -303,6 +305,47 @@ def template_context(
     }
 
 
+def service_context(change: ServiceStateChanged, options: ContextOptions) -> dict[str, Any]:
+    """Butler's service monitor template fields (butler.md §7.3) with the site's URLs.
+
+    Beyond Butler's names: ``qlikSenseQMC``, ``qlikSenseHub``, ``butlerVersion``, ``serviceNodeName``
+    (the QRS node), ``firstCheck`` (the first check after startup found it stopped) and
+    ``subjectFallback`` (the plain line sent when a template cannot be rendered).
+    """
+    context = change.template_context()
+    service = change.current
+    word = "started" if change.started else "stopped"
+    context.update(
+        {
+            "serviceNodeName": service.node_name,
+            "firstCheck": JsBool(change.first_check),
+            "qlikSenseQMC": options.qmc_url,
+            "qlikSenseHub": options.hub_url,
+            "genericUrls": [
+                {"id": url.id, "linkText": url.link_text, "comment": url.comment, "url": url.url}
+                for url in options.generic_urls
+            ],
+            "butlerVersion": f"sensebutler {__version__}",
+            "subjectFallback": f'Service {word} on host {service.host}: "{service.display_name}"',
+        }
+    )
+    return context
+
+
+def service_message(context: Mapping[str, Any]) -> str:
+    """The plain text of a service alert whose template cannot be rendered."""
+    lines = [str(context.get("subjectFallback") or "Qlik Sense service alert")]
+    for label, key in (
+        ("Service", "serviceName"),
+        ("Status", "serviceStatus"),
+        ("Previous status", "servicePrevStatus"),
+    ):
+        value = context.get(key)
+        if value not in (None, ""):
+            lines.append(f"{label}: {value}")
+    return "\n".join(lines)
+
+
 __all__ = [
     "NEVER",
     "NO_TIME",
@@ -314,5 +357,7 @@ __all__ = [
     "local_formats",
     "missing_text",
     "parse_qlik_time",
+    "service_context",
+    "service_message",
     "template_context",
 ]

@@ -1,15 +1,18 @@
 """The names of alert events: ``<task type>-<outcome>`` as in Butler's template file names.
 
 ``reload-failed``, ``reload-aborted``, ``reload-success``, ``distribute-failed``, ``preload-success``,
-``external-program-failed``, ``user-sync-success``, ... A destination's config has one block per
-event it supports, under the name with ``_`` for ``-`` (``reload_failed``).
+``external-program-failed``, ``user-sync-success``, ...; the service monitor's ``service-stopped`` and
+``service-started``; the server licence's ``server-license-alert``. A destination's config has one
+block per event it supports, under the name with ``_`` for ``-`` (``reload_failed``).
 """
 
 from __future__ import annotations
 
 from typing import get_args
 
+from sensebutler.events import Event
 from sensebutler.events.alerts import Outcome, ReloadAlert, TaskType
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 
 TASK_TYPE_SLUGS: dict[TaskType, str] = {
     "reload": "reload",
@@ -30,6 +33,27 @@ ALL_EVENTS: tuple[str, ...] = tuple(
 def event_name(alert: ReloadAlert) -> str:
     """``reload-failed``, ``distribute-success``, ..."""
     return f"{TASK_TYPE_SLUGS[alert.task_type]}-{alert.outcome}"
+
+
+SERVICE_STOPPED = "service-stopped"
+SERVICE_STARTED = "service-started"
+SERVER_LICENSE_ALERT = "server-license-alert"
+
+
+def service_event_name(change: ServiceStateChanged) -> str:
+    """``service-started`` for a service that runs again, else ``service-stopped``."""
+    return SERVICE_STARTED if change.started else SERVICE_STOPPED
+
+
+def alert_event_name(event: Event) -> str | None:
+    """The alert event of any event an alert destination takes; None for other events."""
+    if isinstance(event, ReloadAlert):
+        return event_name(event)
+    if isinstance(event, ServiceStateChanged):
+        return service_event_name(event)
+    if isinstance(event, ServerLicenseAlert):
+        return SERVER_LICENSE_ALERT
+    return None
 
 
 def config_key(event: str) -> str:

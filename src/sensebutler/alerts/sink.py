@@ -4,6 +4,9 @@ Making an alert's records may await the state backend (rate limits) or QRS (cust
 which a sink's synchronous ``encode`` cannot. :class:`AlertSink` takes each :class:`ReloadAlert` whose
 event (``reload-failed``, ...) the destination's section enables, awaits :meth:`AlertSink.records`
 in a task, and hands the result to the shared delivery (retry, spool while the destination is down).
+Destinations that also alert on the service monitor (``service-stopped``, ``service-started``) or the
+server licence (``server-license-alert``) list those kinds in ``alert_kinds`` and implement
+:meth:`AlertSink.service_records` / :meth:`AlertSink.license_records`.
 
 Counters (``stats()``): a rate-limited alert is ``dropped["rate_limited"]`` (and counted as
 received), a record that could not be made ``dropped["encode_error"]``. An alert whose event the
@@ -19,11 +22,12 @@ from collections.abc import Iterable
 
 from sensebutler.alerts.config import AlertChannel, AlertEventBlock
 from sensebutler.alerts.context import ContextOptions
-from sensebutler.alerts.event_names import event_name
+from sensebutler.alerts.event_names import alert_event_name
 from sensebutler.alerts.limits import AlertLimits
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import Destination
 from sensebutler.runtime import Runtime
@@ -47,10 +51,13 @@ def alert_delivery(section: AlertChannel, runtime: Runtime) -> DeliveryConfig:
 class AlertSink(DeliverySink):
     """Subclasses implement :meth:`records`; ``self.limits``, ``self.options`` and :meth:`allow` help."""
 
+    #: the event kinds this destination can alert on
+    alert_kinds: tuple[str, ...] = (ReloadAlert.kind,)
+
     def __init__(self, name: str, section: AlertChannel, destination: Destination, runtime: Runtime) -> None:
         super().__init__(
             name,
-            kinds_for(name, section.events, [ReloadAlert.kind]),
+            kinds_for(name, section.events, self.alert_kinds),
             destination,
             alert_delivery(section, runtime),
             runtime.state_dir / "spool",
@@ -64,6 +71,19 @@ class AlertSink(DeliverySink):
     @abstractmethod
     async def records(self, alert: ReloadAlert, event: str, block: AlertEventBlock) -> Iterable[bytes]:
         """The records for one alert (none when rate-limited: call :meth:`allow` per record key)."""
+
+    async def service_records(
+        self, change: ServiceStateChanged, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """The records for a service that stopped or started (destinations in whose ``alert_kinds``
+        it is override this)."""
+        return []
+
+    async def license_records(
+        self, alert: ServerLicenseAlert, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """The records for a server licence alert (destinations that take it override this)."""
+        return []
 
     def encode(self, event: Event) -> Iterable[bytes]:
         """Unused: alert records are made in :meth:`records`."""
@@ -79,9 +99,11 @@ class AlertSink(DeliverySink):
         return False
 
     def submit(self, event: Event) -> None:
-        if not isinstance(event, ReloadAlert):
+        if event.kind not in self.kinds:
             return
-        name = event_name(event)
+        name = alert_event_name(event)
+        if name is None:
+            return
         block = self.section.block(name)
         if block is None:
             return
@@ -89,9 +111,18 @@ class AlertSink(DeliverySink):
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _admit(self, alert: ReloadAlert, event: str, block: AlertEventBlock) -> None:
+    async def _records_of(self, alert: Event, event: str, block: AlertEventBlock) -> Iterable[bytes]:
+        if isinstance(alert, ReloadAlert):
+            return await self.records(alert, event, block)
+        if isinstance(alert, ServiceStateChanged):
+            return await self.service_records(alert, event, block)
+        if isinstance(alert, ServerLicenseAlert):
+            return await self.license_records(alert, event, block)
+        return []
+
+    async def _admit(self, alert: Event, event: str, block: AlertEventBlock) -> None:
         try:
-            made = list(await self.records(alert, event, block))
+            made = list(await self._records_of(alert, event, block))
         except Exception as exc:
             self.delivery.stats.received += 1
             self.delivery.stats.dropped["encode_error"] += 1

@@ -24,9 +24,10 @@ from typing import Any, Literal
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, template_context
+from sensebutler.alerts.context import ContextOptions, service_context, template_context
 from sensebutler.alerts.templates import TemplateError, TemplateSet, default_template
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.sinks.chat.config import ChatEventBlock, ChatSection
 
@@ -37,6 +38,8 @@ Chat = Literal["slack", "teams"]
 DEFAULT_BASIC = {
     "reload-failed": 'Qlik Sense reload failed: "{{{taskName}}}"',
     "reload-aborted": 'Qlik Sense reload aborted: "{{{taskName}}}"',
+    "service-stopped": 'Service stopped on host {{{host}}}: "{{{serviceDisplayName}}}"',
+    "service-started": 'Service started on host {{{host}}}: "{{{serviceDisplayName}}}"',
 }
 #: context fields that template_context(chat=...) has already escaped and cut
 ESCAPED_FIELDS = frozenset({"scriptLogHead", "scriptLogTail", "executionDetailsConcatenated"})
@@ -86,6 +89,11 @@ def text_context(alert: ReloadAlert, options: ContextOptions, block: ChatEventBl
     context = template_context(alert, options, head_lines=block.head_lines, tail_lines=block.tail_lines)
     context["user"] = str(context["user"]).replace("\\", "/")
     return context
+
+
+def service_chat_context(change: ServiceStateChanged, options: ContextOptions) -> dict[str, Any]:
+    """The service monitor's template fields, every string safe inside a JSON string."""
+    return {key: _json_ready(value) for key, value in service_context(change, options).items()}
 
 
 class ChatTemplates:
@@ -157,5 +165,6 @@ __all__ = [
     "chat_context",
     "json_text",
     "requote",
+    "service_chat_context",
     "text_context",
 ]

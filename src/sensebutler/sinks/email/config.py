@@ -84,6 +84,11 @@ def _block(enable: bool, *, tail_lines: int = 15) -> EmailEventBlock:
     return EmailEventBlock(enable=enable, tail_lines=tail_lines)
 
 
+def _service_block() -> EmailEventBlock:
+    """Butler's service defaults: five minutes between mails, high priority."""
+    return EmailEventBlock(enable=False, rate_limit_s=300.0, priority="high")
+
+
 class EmailSection(AlertChannel):
     smtp: SmtpSettings = SmtpSettings()
     from_address: str = ""
@@ -94,6 +99,10 @@ class EmailSection(AlertChannel):
     distribute_success: EmailEventBlock = Field(default_factory=lambda: _block(False))
     preload_failed: EmailEventBlock = Field(default_factory=lambda: _block(False))
     preload_success: EmailEventBlock = Field(default_factory=lambda: _block(False))
+    #: the service monitor (Butler ``serviceStopped`` / ``serviceStarted``): rate limit per host,
+    #: service and recipient, stopped and started apart; custom properties and app owners do not apply
+    service_stopped: EmailEventBlock = Field(default_factory=_service_block)
+    service_started: EmailEventBlock = Field(default_factory=_service_block)
 
     @model_validator(mode="after")
     def _butler_property_names(self) -> EmailSection:
@@ -106,6 +115,11 @@ class EmailSection(AlertChannel):
                 block.enable_by_custom_property.name = f"Butler_{middle}AlertEnableEmail"
         if "tail_lines" not in self.reload_success.model_fields_set:
             self.reload_success.tail_lines = 25  # Butler's default for successful reloads
+        for block in (self.service_stopped, self.service_started):
+            if "rate_limit_s" not in block.model_fields_set:
+                block.rate_limit_s = 300.0
+            if "priority" not in block.model_fields_set:
+                block.priority = "high"
         return self
 
     @model_validator(mode="after")

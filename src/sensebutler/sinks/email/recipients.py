@@ -88,3 +88,15 @@ def recipients_for(alert: ReloadAlert, block: EmailEventBlock) -> Recipients:
             else:
                 found.owner_without_email = True
     return found
+
+
+def recipients_for_service(block: EmailEventBlock) -> Recipients:
+    """A service alert's recipients: the block's ``recipients`` (no task, so nothing else applies)."""
+    found = Recipients()
+    for value in block.recipients:
+        value = value.strip()
+        if is_address(value):
+            found.common.append(value)
+        elif value:
+            found.invalid.append(value)
+    return found

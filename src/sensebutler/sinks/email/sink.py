@@ -1,5 +1,8 @@
 """The e-mail alert sink: recipients, subject and body templates, per-recipient rate limits.
 
+Service alerts (``service_stopped`` / ``service_started``) go to the block's ``recipients``, rate
+limited per host, service and recipient (Butler's ``host|service|address``), stopped and started apart.
+
 One record per recipient, so the shared delivery retries and spools each mail on its own and a
 restart keeps what is waiting. The rate limit is per task and recipient (Butler's key
 ``<taskId>|<address>``) and per event. At start, the custom properties that gate alerts
@@ -15,22 +18,25 @@ from collections.abc import Iterable
 from typing import Any
 
 from sensebutler.alerts.config import AlertEventBlock
-from sensebutler.alerts.context import template_context
+from sensebutler.alerts.context import service_context, service_message, template_context
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError, TemplateSet, default_template
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.qlik.errors import QlikError
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.email.config import EmailEventBlock, EmailSection
 from sensebutler.sinks.email.destination import EmailDestination, mail_record
-from sensebutler.sinks.email.recipients import recipients_for
+from sensebutler.sinks.email.recipients import recipients_for, recipients_for_service
 
 log = logging.getLogger(__name__)
 
 
 class EmailSink(AlertSink):
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+
     def __init__(self, runtime: Runtime, section: EmailSection) -> None:
         super().__init__("email", section, EmailDestination(section.smtp), runtime)
         self.email = section
@@ -51,6 +57,44 @@ class EmailSink(AlertSink):
             subject = default_template("email", event, ".subject")
             assert subject is not None
             self.templates.compile_file(subject, f"{event}:subject")
+
+    async def service_records(
+        self, change: ServiceStateChanged, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        assert isinstance(block, EmailEventBlock)
+        found = recipients_for_service(block)
+        if found.invalid:
+            self._warn.log(
+                logging.WARNING, "invalid", "email: skipped values that are not addresses: %s", found.invalid
+            )
+        addresses = found.all()
+        if not addresses:
+            return []
+        context = service_context(change, self.options)
+        body = self.templates.render(f"{event}:body", context, fallback=_service_fallback)
+        subject = " ".join(
+            html.unescape(
+                self.templates.render(f"{event}:subject", context, fallback=_subject_fallback)
+            ).split()
+        )
+        sender = block.from_address or self.email.from_address
+        service = change.current
+        made = []
+        for address in addresses:
+            key = f"{service.host}|{service.service_name}|{address.casefold()}"
+            if not await self.allow(event, key, block):
+                continue
+            made.append(
+                mail_record(
+                    sender=sender,
+                    to=address,
+                    subject=subject,
+                    html=body,
+                    priority=block.priority,
+                    key=f"{event}|{key}|{change.time_ns}",
+                )
+            )
+        return made
 
     async def start(self) -> None:
         await self._check_custom_properties()
@@ -128,6 +172,10 @@ class EmailSink(AlertSink):
                 )
             )
         return made
+
+
+def _service_fallback(context: Any) -> str:
+    return html.escape(service_message(context)).replace("\n", "<br>\n")
 
 
 def _subject_fallback(context: Any) -> str:

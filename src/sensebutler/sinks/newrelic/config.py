@@ -121,6 +121,56 @@ class NewRelicReloadAlerts(Section):
         return found
 
 
+class NewRelicServiceTarget(Section):
+    """The event or the log of a service alert (Butler ``serviceMonitor.destination.event|log``)."""
+
+    enable: bool = True
+    #: the accounts that receive it (Butler ``sendToAccount``)
+    accounts: list[str] = []
+    #: static attributes of this one (Butler ``attribute.static``)
+    attributes: dict[str, str] = {}
+
+
+def _service_target_off() -> NewRelicServiceTarget:
+    return NewRelicServiceTarget(enable=False)
+
+
+class NewRelicServiceAlert(Section):
+    """A service that stopped or started as a New Relic event and/or log (Butler ``serviceMonitor``,
+    whose ``monitorServiceState.stopped|running`` become these two blocks)."""
+
+    event: NewRelicServiceTarget = Field(default_factory=_service_target_off)
+    log: NewRelicServiceTarget = Field(default_factory=_service_target_off)
+    #: at most one event (and one log) per host|service in this many seconds; 0 = no limit
+    rate_limit_s: float = Field(default=300.0, ge=0, le=30 * 86_400)
+    #: static attributes of both
+    attributes: dict[str, str] = {}
+    #: New Relic event type and log type (Butler's by default)
+    event_type: str = Field(default="qs_serviceStateEvent", pattern=r"^[A-Za-z0-9_:]+$")
+    log_type: str = Field(default="qs_serviceStateLog", min_length=1)
+
+
+class NewRelicServiceAlerts(Section):
+    """``service_state_changed`` events (the service monitor): stopped and started apart."""
+
+    service_stopped: NewRelicServiceAlert = NewRelicServiceAlert()
+    service_started: NewRelicServiceAlert = NewRelicServiceAlert()
+
+    def targets(self) -> list[tuple[str, AlertApi, NewRelicServiceAlert, NewRelicServiceTarget]]:
+        """``(event, api, alert, target)`` of every enabled target (``("service-stopped", "event", ...)``)."""
+        found: list[tuple[str, AlertApi, NewRelicServiceAlert, NewRelicServiceTarget]] = []
+        for event, alert in (
+            ("service-stopped", self.service_stopped),
+            ("service-started", self.service_started),
+        ):
+            pairs: tuple[tuple[AlertApi, NewRelicServiceTarget], ...] = (
+                ("event", alert.event),
+                ("log", alert.log),
+            )
+            found += [(event, api, alert, target) for api, target in pairs if target.enable]
+        return found
+
+
 class NewRelicSection(SinkSection):
     accounts: list[NewRelicAccount] = []
     metric_url: str = "https://metric-api.eu.newrelic.com/metric/v1"
@@ -136,6 +186,7 @@ class NewRelicSection(SinkSection):
     #: hash user names in user events (Butler SOS: sendToNewRelic.scramble)
     scramble_users: bool = True
     reload_alerts: NewRelicReloadAlerts = NewRelicReloadAlerts()
+    service_alerts: NewRelicServiceAlerts = NewRelicServiceAlerts()
     required_when_enabled = ("accounts",)
 
     @model_validator(mode="after")
@@ -157,6 +208,17 @@ class NewRelicSection(SinkSection):
             for event, api, target in self.reload_alerts.targets()
             for name in target.accounts
             if name not in names
+        ]
+        unknown += [
+            f"service_alerts.{event.replace('-', '_')}.{api}.accounts: {name!r}"
+            for event, api, _, service_target in self.service_alerts.targets()
+            for name in service_target.accounts
+            if name not in names
+        ]
+        unknown += [
+            f"service_alerts.{event.replace('-', '_')}.{api}.accounts: none (name at least one)"
+            for event, api, _, service_target in self.service_alerts.targets()
+            if not service_target.accounts
         ]
         if unknown:
             known = ", ".join(names) or "none"

@@ -1,5 +1,5 @@
 """New Relic: Butler SOS's Metric API and Event API payloads, each kind routed to its own accounts,
-and Butler's reload-alert events and logs, routed per task.
+Butler's reload-alert events and logs, routed per task, and its service monitor events and logs.
 
 Names, routing and what differs from Butler SOS and Butler: docs/outputs.md.
 """
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
+from typing import Any
 
 from sensebutler.alerts.context import ContextOptions
 from sensebutler.alerts.limits import AlertLimits
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
@@ -24,6 +26,7 @@ from sensebutler.sinks.newrelic.config import NewRelicSection
 from sensebutler.sinks.newrelic.payloads import Payloads
 from sensebutler.sinks.newrelic.records import pack
 from sensebutler.sinks.newrelic.reload_alerts import ReloadAlertItems, records_of
+from sensebutler.sinks.newrelic.service_alerts import ServiceAlertItems
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,9 @@ class NewRelicSink(DeliverySink):
         supported = set(routes)
         if self.alert_items.targets:
             supported.add(ReloadAlert.kind)
+        self.service_items = ServiceAlertItems(section)
+        if self.service_items.targets:
+            supported.add(ServiceStateChanged.kind)
         super().__init__(
             SINK_NAME,
             kinds_for(SINK_NAME, section.events, supported),
@@ -72,7 +78,8 @@ class NewRelicSink(DeliverySink):
             runtime.state_dir / "spool",
         )
         self.known_accounts = frozenset(account.name for account in section.accounts)
-        self.limits = AlertLimits(runtime.state) if ReloadAlert.kind in self.kinds else None
+        alerting = {ReloadAlert.kind, ServiceStateChanged.kind} & self.kinds
+        self.limits = AlertLimits(runtime.state) if alerting else None
         self._pending: set[asyncio.Task[None]] = set()
         self._alert_log = RateLimitedLog(log, 60.0)
 
@@ -81,14 +88,55 @@ class NewRelicSink(DeliverySink):
         return [pack(api, account, item) for api, item in self.payloads.items(event) for account in accounts]
 
     def submit(self, event: Event) -> None:
+        if isinstance(event, ServiceStateChanged):
+            if event.kind in self.kinds and self.service_items.targets_for(event):
+                self._start(self._admit_service(event))
+            return
         if not isinstance(event, ReloadAlert):
             super().submit(event)
             return
         if not self.alert_items.targets_for(event):
             return
-        task = asyncio.get_running_loop().create_task(self._admit(event))
+        self._start(self._admit(event))
+
+    def _start(self, admitting: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(admitting)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    async def _admit_service(self, change: ServiceStateChanged) -> None:
+        """Rate limit per host|service (event and log apart), then one record per account."""
+        stats = self.delivery.stats
+        key = f"{change.current.host}|{change.current.service_name}"
+        records: list[bytes] = []
+        try:
+            for target in self.service_items.targets_for(change):
+                accounts = target.settings.accounts
+                if not accounts:
+                    continue
+                assert self.limits is not None
+                if not await self.limits.allow(
+                    self.name, target.limit_name, key, window_s=target.shared.rate_limit_s
+                ):
+                    stats.received += len(accounts)
+                    stats.dropped["rate_limited"] += len(accounts)
+                    continue
+                item = self.service_items.item(target, change)
+                records += [pack(target.api, account, item) for account in accounts]
+        except Exception as exc:
+            stats.received += 1
+            stats.dropped["encode_error"] += 1
+            self._alert_log.log(
+                logging.ERROR,
+                "encode",
+                "%s: cannot make the service alert items: %r",
+                self.name,
+                exc,
+                exc_info=True,
+            )
+            return
+        if records:
+            self.delivery.enqueue(records)
 
     async def _admit(self, alert: ReloadAlert) -> None:
         stats = self.delivery.stats

@@ -9,6 +9,8 @@ slack:
   icon_emoji: ":ghost:"
   reload_failed: { message_type: formatted, template: "", rate_limit_s: 300, head_lines: 10, tail_lines: 10 }
   reload_aborted: { message_type: basic, basic_template: 'Reload aborted: "{{taskName}}"' }
+  service_stopped: { channel: "#qlik-services", rate_limit_s: 300 }
+  service_started: { channel: "#qlik-services" }
 ```
 """
 
@@ -35,6 +37,10 @@ class SlackSection(ChatSection):
     icon_emoji: str = ":ghost:"
     reload_failed: SlackEventBlock = SlackEventBlock()
     reload_aborted: SlackEventBlock = Field(default_factory=_off)
+    #: the service monitor (Butler ``serviceStopped`` / ``serviceStarted``): rate limit per
+    #: host|service, stopped and started apart
+    service_stopped: SlackEventBlock = Field(default_factory=_off)
+    service_started: SlackEventBlock = Field(default_factory=_off)
 
 
 __all__ = ["SlackEventBlock", "SlackSection"]

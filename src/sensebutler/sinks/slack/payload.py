@@ -15,9 +15,15 @@ from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, missing_text
+from sensebutler.alerts.context import ContextOptions, missing_text, service_context
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.sinks.chat.templates import ChatTemplates, chat_context, text_context
+from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.sinks.chat.templates import (
+    ChatTemplates,
+    chat_context,
+    service_chat_context,
+    text_context,
+)
 from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
 
 #: Slack's limit for a header block's text
@@ -65,6 +71,27 @@ def slack_body(
     if message is None:
         text = templates.basic_text(event, text_context(alert, options, block))
         message = basic_message(text, options, alert.missing)
+    return _with_extras(message, block, section)
+
+
+def slack_service_body(
+    change: ServiceStateChanged,
+    event: str,
+    block: SlackEventBlock,
+    section: SlackSection,
+    templates: ChatTemplates,
+    options: ContextOptions,
+) -> bytes:
+    """A service that stopped or started, as Slack JSON (formatted, or the basic message)."""
+    message: dict[str, Any] | None = None
+    if block.message_type == "formatted":
+        message = templates.formatted(event, service_chat_context(change, options))
+    if message is None:
+        message = basic_message(templates.basic_text(event, service_context(change, options)), options)
+    return _with_extras(message, block, section)
+
+
+def _with_extras(message: dict[str, Any], block: SlackEventBlock, section: SlackSection) -> bytes:
     extras = {
         "username": section.username,
         "channel": block.channel or section.channel,
@@ -74,4 +101,4 @@ def slack_body(
     return orjson.dumps(message)
 
 
-__all__ = ["basic_message", "slack_body"]
+__all__ = ["basic_message", "slack_body", "slack_service_body"]

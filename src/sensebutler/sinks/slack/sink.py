@@ -1,4 +1,4 @@
-"""The Slack sink: one incoming-webhook call per alert (rate limit per task and event)."""
+"""The Slack sink: one incoming-webhook call per alert (rate limit per task, or host|service, and event)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ from sensebutler.alerts.config import AlertEventBlock
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.chat.templates import ChatTemplates
 from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
-from sensebutler.sinks.slack.payload import slack_body
+from sensebutler.sinks.slack.payload import slack_body, slack_service_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
 
 
 class SlackSink(AlertSink):
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+
     def __init__(self, runtime: Runtime, section: SlackSection) -> None:
         self.templates = ChatTemplates("slack", section)
         destination = WebhookDestination("slack", timeout_s=section.timeout_s)
@@ -30,6 +33,15 @@ class SlackSink(AlertSink):
         if not isinstance(block, SlackEventBlock) or not await self.allow(event, alert.source.task_id, block):
             return []
         body = slack_body(alert, event, block, self.slack, self.templates, self.options)
+        return [HttpRequest("POST", self.slack.url(event), body).pack()]
+
+    async def service_records(
+        self, change: ServiceStateChanged, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        key = f"{change.current.host}|{change.current.service_name}"
+        if not isinstance(block, SlackEventBlock) or not await self.allow(event, key, block):
+            return []
+        body = slack_service_body(change, event, block, self.slack, self.templates, self.options)
         return [HttpRequest("POST", self.slack.url(event), body).pack()]
 
 

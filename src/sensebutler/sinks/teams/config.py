@@ -6,6 +6,8 @@ teams:
   webhook_url: ${TEAMS_WORKFLOW_URL}   # "Post to a channel when a webhook request is received"
   reload_failed: { message_type: formatted, template: "", rate_limit_s: 300, head_lines: 10, tail_lines: 10 }
   reload_aborted: { message_type: basic }
+  service_stopped: { rate_limit_s: 300 }
+  service_started: {}
 ```
 """
 
@@ -23,6 +25,10 @@ def _off() -> ChatEventBlock:
 class TeamsSection(ChatSection):
     reload_failed: ChatEventBlock = ChatEventBlock()
     reload_aborted: ChatEventBlock = Field(default_factory=_off)
+    #: the service monitor (Butler ``serviceStopped`` / ``serviceStarted``): rate limit per
+    #: host|service, stopped and started apart
+    service_stopped: ChatEventBlock = Field(default_factory=_off)
+    service_started: ChatEventBlock = Field(default_factory=_off)
 
 
 __all__ = ["TeamsSection"]

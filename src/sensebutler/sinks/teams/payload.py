@@ -13,10 +13,16 @@ from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, missing_text
+from sensebutler.alerts.context import ContextOptions, missing_text, service_context
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.sinks.chat.config import ChatEventBlock
-from sensebutler.sinks.chat.templates import ChatTemplates, chat_context, text_context
+from sensebutler.sinks.chat.templates import (
+    ChatTemplates,
+    chat_context,
+    service_chat_context,
+    text_context,
+)
 
 THEME_COLOUR = "0078D7"
 
@@ -54,4 +60,20 @@ def teams_body(
     return orjson.dumps(message)
 
 
-__all__ = ["THEME_COLOUR", "basic_card", "teams_body"]
+def teams_service_body(
+    change: ServiceStateChanged,
+    event: str,
+    block: ChatEventBlock,
+    templates: ChatTemplates,
+    options: ContextOptions,
+) -> bytes:
+    """A service that stopped or started, as a Teams message (formatted, or the basic card)."""
+    message: dict[str, Any] | None = None
+    if block.message_type == "formatted":
+        message = templates.formatted(event, service_chat_context(change, options))
+    if message is None:
+        message = basic_card(templates.basic_text(event, service_context(change, options)), options)
+    return orjson.dumps(message)
+
+
+__all__ = ["THEME_COLOUR", "basic_card", "teams_body", "teams_service_body"]

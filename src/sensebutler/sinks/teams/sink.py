@@ -1,4 +1,4 @@
-"""The Teams sink: one webhook call per alert (rate limit per task and event)."""
+"""The Teams sink: one webhook call per alert (rate limit per task, or host|service, and event)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from sensebutler.alerts.config import AlertEventBlock
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.chat.config import ChatEventBlock
 from sensebutler.sinks.chat.templates import ChatTemplates
 from sensebutler.sinks.teams.config import TeamsSection
-from sensebutler.sinks.teams.payload import teams_body
+from sensebutler.sinks.teams.payload import teams_body, teams_service_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
 
 
 class TeamsSink(AlertSink):
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+
     def __init__(self, runtime: Runtime, section: TeamsSection) -> None:
         self.templates = ChatTemplates("teams", section)
         destination = WebhookDestination("teams", timeout_s=section.timeout_s)
@@ -31,6 +34,15 @@ class TeamsSink(AlertSink):
         if not isinstance(block, ChatEventBlock) or not await self.allow(event, alert.source.task_id, block):
             return []
         body = teams_body(alert, event, block, self.templates, self.options)
+        return [HttpRequest("POST", self.teams.url(event), body).pack()]
+
+    async def service_records(
+        self, change: ServiceStateChanged, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        key = f"{change.current.host}|{change.current.service_name}"
+        if not isinstance(block, ChatEventBlock) or not await self.allow(event, key, block):
+            return []
+        body = teams_service_body(change, event, block, self.templates, self.options)
         return [HttpRequest("POST", self.teams.url(event), body).pack()]
 
 

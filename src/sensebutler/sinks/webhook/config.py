@@ -11,6 +11,9 @@ webhook:
     rate_limit_s: 300
     webhooks:
       - { url: "https://intranet.example.com/qlik", method: GET, tls: { ca: /etc/ssl/intranet-ca.pem } }
+  service_stopped: { rate_limit_s: 300 }   # per host|service; stopped and started apart
+  service_started: { rate_limit_s: 300 }
+  server_license_alert: { rate_limit_s: 300 }   # the licence monitor's expired / expiring alert
 ```
 """
 
@@ -88,6 +91,11 @@ class WebhookSection(AlertChannel):
     webhooks: list[WebhookTarget] = []
     reload_failed: WebhookEventBlock = WebhookEventBlock()
     reload_aborted: WebhookEventBlock = Field(default_factory=_off)
+    #: the service monitor (Butler ``serviceMonitor``, here stopped and started apart)
+    service_stopped: WebhookEventBlock = Field(default_factory=_off)
+    service_started: WebhookEventBlock = Field(default_factory=_off)
+    #: the server licence monitor's threshold alert (Butler ``qlikSenseServerLicenseExpiryAlert``)
+    server_license_alert: WebhookEventBlock = Field(default_factory=_off)
 
     def targets(self, event: str) -> list[WebhookTarget]:
         """The webhooks of ``event`` (``reload-failed``): its own list, else the section's."""

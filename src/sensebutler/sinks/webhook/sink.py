@@ -1,5 +1,5 @@
 """The outgoing-webhooks sink: every webhook of the event gets Butler's fields (one rate limit per
-task and event for all of them), through the shared delivery."""
+event and task, host|service, or licence alert kind for all of them), through the shared delivery."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ from typing import TypeVar
 from sensebutler.alerts.config import AlertChannel, AlertEventBlock
 from sensebutler.alerts.sink import AlertSink, alert_delivery
 from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.webhook.config import WebhookEventBlock, WebhookSection
 from sensebutler.sinks.webhook.destination import WebhookDestination
-from sensebutler.sinks.webhook.payload import webhook_fields, webhook_request
+from sensebutler.sinks.webhook.payload import (
+    license_fields,
+    service_fields,
+    service_query,
+    webhook_fields,
+    webhook_request,
+)
 from sensebutler.tls import CertificateError
 
 Section = TypeVar("Section", bound=AlertChannel)
@@ -30,6 +37,8 @@ def one_request_per_batch(section: Section, runtime: Runtime) -> Section:
 
 
 class WebhookSink(AlertSink):
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind)
+
     def __init__(self, runtime: Runtime, section: WebhookSection) -> None:
         lists = {"webhook.webhooks": section.webhooks}
         for event in section.enabled_events():
@@ -51,6 +60,24 @@ class WebhookSink(AlertSink):
         if not await self.allow(event, alert.source.task_id, block):
             return []
         fields = webhook_fields(alert, event)
+        return [webhook_request(target, fields).pack() for target in self.webhooks.targets(event)]
+
+    async def service_records(
+        self, change: ServiceStateChanged, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        if not await self.allow(event, f"{change.current.host}|{change.current.service_name}", block):
+            return []
+        fields = service_fields(change)
+        query = service_query(fields)
+        return [webhook_request(target, fields, query).pack() for target in self.webhooks.targets(event)]
+
+    async def license_records(
+        self, alert: ServerLicenseAlert, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """Rate-limited per alert kind, so an "expiring" alert does not hold back "expired"."""
+        if not await self.allow(event, f"license-{alert.alert}", block):
+            return []
+        fields = license_fields(alert)
         return [webhook_request(target, fields).pack() for target in self.webhooks.targets(event)]
 
 
