@@ -30,6 +30,7 @@ from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
+from sensebutler.sources.udp import workers as udp_workers
 from sensebutler.web import server as web
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ FEATURES: tuple[Builder, ...] = (
     polling.build,
     ingest_metrics.build,  # before the inputs: its last report follows their stop
     udp_inputs.build,
+    udp_workers.build,  # after the inputs: stopped before them, so its last counts are merged in time
     # last: the listeners the features above mounted paths on
     web.build,
 )
