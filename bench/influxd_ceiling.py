@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from tests.fixtures.servers import InfluxdServer  # noqa: E402
 
+from sensebutler.events import settle  # noqa: E402
 from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions  # noqa: E402
 from sensebutler.sources.udp.parse_log import parse_log_datagram  # noqa: E402
 from udp_ingest import templates  # noqa: E402
@@ -45,7 +46,7 @@ def rendered_points(count: int) -> list[bytes]:
     for i in range(count):
         prefix, rest = pool[i % len(pool)]
         event = parse_log_datagram(f"{prefix};{i % 9999 + 1};{ISO};{LOCAL};{rest}".encode(), 0)
-        event.time_ns += i * 1000  # distinct timestamps: every point is a new one
+        settle(event, time_ns=event.time_ns + i * 1000)  # distinct timestamps: every point is new
         lines.extend(mapping.encode(event))
     return lines
 

@@ -2,6 +2,8 @@
 
 Datagrams are realistic: timestamps advance a few rows per millisecond, sessions and apps repeat,
 messages come from real Qlik Sense WARN/ERROR rows, user agents from a small pool of browsers.
+Also ``mix_parse_encode_per_s``: parse + InfluxDB encode (``InfluxMapping.encode``, v1) of the
+realistic mix of ``bench/udp_ingest.py`` (50 % QIX performance), per CPU second.
 Prints one JSON object: ``{"bench": "parse_udp", "<kind>_per_s": ..., ...}``.
 
     .venv/bin/python bench/parse_udp.py [--count 20000] [--rounds 3]
@@ -13,12 +15,14 @@ import argparse
 import json
 import platform
 import random
+import sys
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
+from pathlib import Path
 
 from sensebutler.events.udp import LogEvent, QixPerfEvent
 from sensebutler.sources.udp import (
@@ -30,6 +34,8 @@ from sensebutler.sources.udp import (
     parse_task_datagram,
     parse_user_datagram,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 HOSTS = ["QS-PROD-01", "QS-PROD-02", "QS-PROD-03"]
 USERS = [("ACME", f"user{i:03d}") for i in range(50)] + [("INTERNAL", "sa_scheduler")]
@@ -192,6 +198,29 @@ def _timed(work: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def mix_rate(count: int, rounds: int) -> int:
+    """Parse + InfluxDB encode of udp_ingest's mix, per CPU second of the fastest round."""
+    from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions
+    from udp_ingest import templates
+
+    pool = templates(7)
+    datagrams = []
+    rows = Rows(random.Random(3))
+    for i in range(count):
+        prefix, rest = pool[i % len(pool)]
+        row, iso, local = rows.next()
+        datagrams.append(f"{prefix};{row};{iso};{local};{rest}".encode())
+    received = time.time_ns()
+    best = 0.0
+    for _ in range(rounds):
+        mapping = InfluxMapping(MappingOptions(version=1))
+        started = time.process_time()
+        for datagram in datagrams:
+            mapping.encode(parse_log_datagram(datagram, received))
+        best = max(best, count / max(time.process_time() - started, 1e-9))
+    return round(best)
+
+
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--count", type=int, default=20_000, help="datagrams per kind")
@@ -220,6 +249,7 @@ def main() -> None:
     ]
     qix_filter = QixPerfFilter(EnginePerformanceMonitorConfig.model_validate(QIX_MONITOR))
     result["qix_filter_per_s"] = rate(lambda: deque(map(qix_filter.accepts, perf), 0), len(perf), rounds)
+    result["mix_parse_encode_per_s"] = mix_rate(count, rounds)
     result["datagrams_per_kind"] = count
     result["python"] = platform.python_version()
     print(json.dumps(result))

@@ -1,22 +1,36 @@
-"""UDP log-event ingest into a real influxd: loss, latency, memory and CPU per send rate.
+"""UDP log-event ingest into InfluxDB: loss, latency, memory and CPU per send rate.
 
 For each rate (1k, 5k, 20k, 50k datagrams/s and 0 = as fast as one sender process can) this starts a
-fresh ``sensebutler run`` (UDP log events → InfluxDB v1 sink) and a real influxd, sends a realistic
-mix of log events for ``--seconds`` from a separate process, waits for the pipeline to drain, and
-prints ONE JSON object per rate:
+fresh ``sensebutler run`` (UDP log events → InfluxDB v1 sink), sends a realistic mix of log events
+(50 % QIX performance) for ``--seconds`` from a separate process, waits for the pipeline to drain,
+and prints ONE JSON object per rate. The receiver (``--sink``) is
+
+* ``counting`` (the default): ``bench/counting_influx.py``, a minimal InfluxDB write endpoint in its
+  own process that counts and checks the lines and costs a few % of a core, so the numbers are
+  sensebutler's own capacity;
+* ``influxd``: a real influxd on the same machine (the end-to-end picture; influxd needs ~60 µs of
+  CPU per point here, see ``bench/influxd_ceiling.py``).
+
+``--workers N`` sets ``udp.log_events.workers`` (receiver processes on one port). Keys:
 
 * ``sent``: datagrams the sender handed to the kernel; ``received``: datagrams sensebutler read;
-* ``written``: points InfluxDB acknowledged (the sink's ``delivered`` counter; the sink takes only
-  log and QIX performance events here), cross-checked by ``counted`` (``SELECT count`` in InfluxDB);
+* ``written``: points the receiver acknowledged (the sink's ``delivered`` counter; the sink takes
+  only log and QIX performance events here), cross-checked by ``counted`` (lines the counting
+  receiver took, or ``SELECT count`` in influxd) and ``bad_lines`` (lines the counting receiver
+  could not parse);
 * ``dropped``: by reason, sensebutler's own counters plus ``kernel`` (the socket's drop counter
   in ``/proc/net/udp``) and ``malformed``; ``loss_pct`` = (sent − written) / sent;
 * ``p50_ms``/``p99_ms``: datagram-to-written latency, from marker datagrams sent every 100 ms on
-  their own host tag and polled for in InfluxDB every 20 ms (so it includes batching and the poll);
-* ``rss_mb``: peak resident memory of the sensebutler process; ``cpu_pct``: its average CPU while
-  sending, in % of one core; ``influxd_cpu_pct`` and ``sender_cpu_pct`` the same for influxd and the
-  sender, which share the machine with it (``bench/influxd_ceiling.py`` measures influxd alone).
+  their own host tag: the counting receiver notes when each arrives; in influxd they are polled for
+  every 20 ms (so that includes the poll);
+* ``rss_mb``: peak resident memory of the largest sensebutler process (each worker is one);
+  ``cpu_pct``: the CPU of all of them while sending, in % of one core; ``cpu_us_per_event``: their
+  CPU seconds from the first datagram until the last point was written, per point written;
+  ``receiver_cpu_pct`` and ``sender_cpu_pct`` the same as ``cpu_pct`` for the receiver and the
+  sender, which share the machine with it.
 
-Run: ``.venv/bin/python bench/udp_ingest.py [--rates 1000,5000,20000,50000,0] [--seconds 10]``.
+Run: ``.venv/bin/python bench/udp_ingest.py [--sink counting|influxd] [--workers 1]
+[--rates 1000,5000,20000,50000,0] [--seconds 10]``.
 """
 
 from __future__ import annotations
@@ -44,10 +58,12 @@ import psutil
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from tests.fixtures.net import free_tcp_port, free_udp_port  # noqa: E402
 from tests.fixtures.servers import InfluxdServer  # noqa: E402
 
+from counting_influx import serve  # noqa: E402
 from sensebutler.simulator.udp_samples import KINDS  # noqa: E402
 
 MIX = {"qix-perf": 50, "engine": 15, "proxy": 15, "repository": 10, "scheduler": 10}
@@ -115,7 +131,8 @@ def sender(port: int, rate: int, seconds: float, seed: int, result: mp.Queue) ->
     result.put(("done", sent, time.perf_counter() - start, time.process_time()))
 
 
-def config_text(state: Path, udp_port: int, influx_url: str, db: str, prom_port: int) -> str:
+def config_text(state: Path, udp_port: int, influx_url: str, db: str, prom_port: int, workers: int) -> str:
+    workers_line = f"    workers: {workers}\n" if workers != 1 else ""
     return f"""
 logging: {{level: warning}}
 state: {{dir: {state}}}
@@ -127,7 +144,7 @@ udp:
     host: 127.0.0.1
     port: {udp_port}
     receive_buffer_mb: 32
-    engine_performance_monitor:
+{workers_line}    engine_performance_monitor:
       enable: true
       monitorFilter: {{allApps: {{enable: true}}}}
 delivery: {{batch_size: 5000, flush_interval_s: 0.25}}
@@ -137,8 +154,43 @@ influxdb:
   url: {influx_url}
   events: [log, qix_perf]
   v1: {{database: {db}}}
-prometheus: {{enable: true, port: {prom_port}, events: [udp_queue, event_count]}}
+prometheus: {{enable: true, events: [udp_queue, event_count]}}
+web: {{listeners: {{main: {{host: 127.0.0.1, port: {prom_port}}}}}}}
 """
+
+
+class Receiver:
+    """Where the InfluxDB sink writes: a real influxd, or the counting endpoint in its own process."""
+
+    def __init__(self, kind: str, work: Path) -> None:
+        self.kind = kind
+        self.influxd: InfluxdServer | None = None
+        self.counting: mp.Process | None = None
+        if kind == "influxd":
+            (work / "influxd").mkdir()
+            self.influxd = InfluxdServer(work / "influxd")
+            self.influxd.start()
+            self.url = self.influxd.url
+            self.pid = self.influxd.process.pid or 0
+        else:
+            port = free_tcp_port()
+            ready = mp.Event()
+            self.counting = mp.Process(target=serve, args=(port, MARKER_HOST, ready), daemon=True)
+            self.counting.start()
+            if not ready.wait(30):
+                raise RuntimeError("the counting receiver did not start")
+            self.url = f"http://127.0.0.1:{port}"
+            self.pid = self.counting.pid or 0
+
+    def stop(self) -> None:
+        if self.influxd is not None:
+            self.influxd.stop()
+        if self.counting is not None:
+            self.counting.terminate()
+            self.counting.join(10)
+
+    def stats(self, db: str) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/stats", params={"db": db}, timeout=10).json())
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -167,20 +219,56 @@ def cpu_share(after: Any, before: Any, seconds: float) -> float:
     return 100 * ((after.user + after.system) - (before.user + before.system)) / seconds
 
 
-def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> dict[str, object]:
+class Service:
+    """The sensebutler processes of one run: the service and its worker processes (``workers``)."""
+
+    def __init__(self, pid: int) -> None:
+        self.main = psutil.Process(pid)
+        self.peak_rss = 0
+        self.seen: dict[int, psutil.Process] = {}
+        #: CPU seconds of processes that ended, so totals never go down
+        self.finished_cpu = 0.0
+
+    def processes(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.Error):
+            for child in [self.main, *self.main.children(recursive=True)]:
+                self.seen.setdefault(child.pid, child)
+        return list(self.seen.values())
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for proc in self.processes():
+            try:
+                times = proc.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    def sample_rss(self) -> None:
+        for proc in self.processes():
+            with contextlib.suppress(psutil.Error):
+                self.peak_rss = max(self.peak_rss, proc.memory_info().rss)
+
+
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers: int) -> dict[str, object]:
     db = f"bench_{rate}_{int(time.time())}"
     udp_port, prom_port = free_udp_port(), free_tcp_port()
     state = work / f"state-{rate}"
     cfg = work / f"bench-{rate}.yaml"
-    cfg.write_text(config_text(state, udp_port, influxd.url, db, prom_port))
+    cfg.write_text(config_text(state, udp_port, receiver.url, db, prom_port, workers))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensebutler", "run", "--config", str(cfg)],
         stderr=open(work / f"sensebutler-{rate}.log", "w"),  # noqa: SIM115
     )
-    ps = psutil.Process(proc.pid)
-    influx_ps = psutil.Process(influxd.process.pid or 0)
+    service = Service(proc.pid)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 scrape(prom_port)
@@ -191,11 +279,13 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
                         f"sensebutler did not start; see {work}/sensebutler-{rate}.log"
                     ) from None
                 time.sleep(0.2)
-        influxd.query(db, "SHOW MEASUREMENTS")  # database exists now
+        if receiver.influxd is not None:
+            receiver.influxd.query(db, "SHOW MEASUREMENTS")  # database exists now
+        time.sleep(1.0)  # workers (if any) up, start-up CPU spent
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        peak_rss = ps.memory_info().rss
-        cpu_before = ps.cpu_times()
-        influx_before = influx_ps.cpu_times()
+        service.sample_rss()
+        cpu_before = service.cpu_seconds()
+        receiver_before = cpu_seconds(receiver.pid)
         wall_before = time.monotonic()
         send_proc = mp.Process(target=sender, args=(udp_port, rate, seconds, rate + 7, queue))
         send_proc.start()
@@ -204,7 +294,7 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         stop_polling = threading.Event()
 
         def poll_markers() -> None:
-            client = httpx.Client(base_url=influxd.url, timeout=5)
+            client = httpx.Client(base_url=receiver.url, timeout=5)
             while not stop_polling.is_set():
                 resp = client.get(
                     "/query",
@@ -222,46 +312,60 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
                 time.sleep(0.02)
 
         poller = threading.Thread(target=poll_markers, daemon=True)
-        poller.start()
+        if receiver.influxd is not None:
+            poller.start()
         sent = 0
         send_elapsed = seconds
+        sender_cpu = 0.0
         while True:
             try:
                 item = queue.get(timeout=0.1)
             except Exception:
-                peak_rss = max(peak_rss, ps.memory_info().rss)
+                service.sample_rss()
                 continue
             if item[0] == "marker":
                 marker_sent[item[1]] = item[2]
             else:
                 sent, send_elapsed, sender_cpu = item[1], item[2], item[3]
                 break
-            peak_rss = max(peak_rss, ps.memory_info().rss)
+            service.sample_rss()
         send_proc.join()
         wall_after = time.monotonic()
-        cpu_pct = cpu_share(ps.cpu_times(), cpu_before, wall_after - wall_before)
-        influx_cpu_pct = cpu_share(influx_ps.cpu_times(), influx_before, wall_after - wall_before)
-        # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s)
+        cpu_sending = service.cpu_seconds() - cpu_before
+        receiver_cpu = cpu_seconds(receiver.pid) - receiver_before
+        # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s); the CPU
+        # per event counts up to the last change
         last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 60
+        cpu_at_last = service.cpu_seconds()
         while time.monotonic() < drain_deadline:
-            peak_rss = max(peak_rss, ps.memory_info().rss)
+            service.sample_rss()
             metrics = scrape(prom_port)
             delivered = metrics.get('sensebutler_sink_delivered_total{sink="influxdb"}', 0.0)
             if delivered != last:
                 last, stable_since = delivered, time.monotonic()
+                cpu_at_last = service.cpu_seconds()
             elif time.monotonic() - stable_since > 2.0:
                 break
             time.sleep(0.25)
         time.sleep(1.5)  # one more ingest-metrics report
         stop_polling.set()
-        poller.join()
+        if poller.is_alive():
+            poller.join()
         metrics = scrape(prom_port)
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
     written = int(metrics.get('sensebutler_sink_delivered_total{sink="influxdb"}', 0))
-    counted_rows = influxd.query(db, "SELECT count(log_row) FROM log_event")
-    counted = int(counted_rows[0]["count"]) if counted_rows else 0
+    bad_lines = None
+    if receiver.influxd is not None:
+        counted_rows = receiver.influxd.query(db, "SELECT count(log_row) FROM log_event")
+        counted = int(counted_rows[0]["count"]) if counted_rows else 0
+    else:
+        stats = receiver.stats(db)
+        counted, bad_lines = int(stats["lines"]), int(stats["bad"])
+        marker_seen = {int(n): at for n, at in stats["markers"].items()}
+        if stats["bad_examples"]:
+            print(f"bad lines, e.g. {stats['bad_examples'][0]!r}", file=sys.stderr)
     dropped: dict[str, int] = {}
     prefix = 'sensebutler_udp_dropped_total{queue_type="log_events",reason="'
     for key, value in metrics.items():
@@ -270,16 +374,17 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
     malformed = sum(int(v) for k, v in metrics.items() if k.startswith("sensebutler_udp_malformed_total"))
     if malformed:
         dropped["malformed"] = malformed
-    dropped["kernel"] = kernel_drops_after = 0
     received = int(metrics.get('sensebutler_udp_received_total{queue_type="log_events"}', 0))
-    kernel_drops_after = max(0, sent - received)  # the socket is closed now; what never arrived
-    dropped["kernel"] = kernel_drops_after
+    dropped["kernel"] = max(0, sent - received)  # the socket is closed now; what never arrived
     for reason, count in metrics.items():
         if reason.startswith('sensebutler_sink_dropped_total{sink="influxdb"'):
             dropped["sink_" + reason.split('reason="')[1][:-2]] = int(count)
     latencies = sorted((marker_seen[n] - marker_sent[n]) * 1000 for n in marker_sent if n in marker_seen)
+    wall = wall_after - wall_before
     return {
         "bench": "udp_ingest",
+        "sink": receiver.kind,
+        "workers": workers,
         "rate": rate,
         "seconds": round(send_elapsed, 2),
         "achieved_rate": round(sent / send_elapsed) if send_elapsed else 0,
@@ -287,34 +392,37 @@ def run_rate(rate: int, seconds: float, influxd: InfluxdServer, work: Path) -> d
         "received": received,
         "written": written,
         "counted": counted,
+        "bad_lines": bad_lines,
         "loss_pct": round(100 * (sent - written) / sent, 3) if sent else 0.0,
         "dropped": dropped,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1) if latencies else None,
         "markers_seen": f"{len(latencies)}/{len(marker_sent)}",
         "spooled": int(metrics.get('sensebutler_sink_spooled_total{sink="influxdb"}', 0)),
-        "rss_mb": round(peak_rss / 1024 / 1024, 1),
-        "cpu_pct": round(cpu_pct, 1),
-        "influxd_cpu_pct": round(influx_cpu_pct, 1),
+        "rss_mb": round(service.peak_rss / 1024 / 1024, 1),
+        "cpu_pct": round(100 * cpu_sending / wall, 1),
+        "cpu_us_per_event": round(1e6 * (cpu_at_last - cpu_before) / written, 2) if written else None,
+        "receiver_cpu_pct": round(100 * receiver_cpu / wall, 1),
         "sender_cpu_pct": round(100 * sender_cpu / send_elapsed, 1) if send_elapsed else None,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sink", choices=("counting", "influxd"), default="counting")
+    parser.add_argument("--workers", type=int, default=1, help="udp.log_events.workers")
     parser.add_argument("--rates", default="1000,5000,20000,50000,0")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-udp-") as tmp:
         work = Path(tmp)
-        (work / "influxd").mkdir()
-        influxd = InfluxdServer(work / "influxd")
-        influxd.start()
+        receiver = Receiver(args.sink, work)
         try:
             for rate in (int(r) for r in args.rates.split(",")):
-                print(json.dumps(run_rate(rate, args.seconds, influxd, work)), flush=True)
+                result = run_rate(rate, args.seconds, receiver, work, args.workers)
+                print(json.dumps(result), flush=True)
         finally:
-            influxd.stop()
+            receiver.stop()
 
 
 if __name__ == "__main__":

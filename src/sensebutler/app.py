@@ -39,6 +39,7 @@ from sensebutler.sinks.webhook import sink as webhook
 from sensebutler.sources import polling
 from sensebutler.sources.udp import ingest_metrics
 from sensebutler.sources.udp import inputs as udp_inputs
+from sensebutler.sources.udp import workers as udp_workers
 from sensebutler.web import server as web
 from sensebutler.web.dashboard import app as dashboard
 
@@ -66,6 +67,7 @@ FEATURES: tuple[Builder, ...] = (
     polling.build,
     ingest_metrics.build,  # before the inputs: its last report follows their stop
     udp_inputs.build,
+    udp_workers.build,  # after the inputs: stopped before them, so its last counts are merged in time
     monitors.build,
     # the REST API (and its scheduler)
     api.build,

@@ -64,6 +64,9 @@ class LogEventsInput(UdpInputSection):
     categorise: CategoriseConfig = CategoriseConfig()
     #: Butler SOS ``logEvents.enginePerformanceMonitor``: which QIX performance events to keep
     engine_performance_monitor: EnginePerformanceMonitorConfig = EnginePerformanceMonitorConfig()
+    #: receiver processes on this port (Linux): each reads, parses and delivers its share, spread
+    #: evenly even from one sender; their counters are merged (docs/scaling.md)
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 class UserEventsInput(UdpInputSection):

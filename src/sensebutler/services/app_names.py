@@ -40,6 +40,10 @@ class AppNames:
         self._names = MappingProxyType(fresh)
         self.refreshes += 1
 
+    def as_dict(self) -> dict[str, str]:
+        """A copy of the current map (lower-case ids)."""
+        return dict(self._names)
+
     def name(self, app_id: str) -> str | None:
         return self._names.get(app_id.lower())
 

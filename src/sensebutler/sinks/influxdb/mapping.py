@@ -276,6 +276,8 @@ class InfluxMapping:
         #: (tag key, tag value) → ",key=value" escaped ("" for an empty key or value)
         self._tag_pairs: dict[tuple[str, str], str] = {}
         self._measurements = {name: escape_measurement(name) for name in FIELDS}
+        #: tag-making fields of a log or QIX event → its escaped measurement and tags (``_udp_line``)
+        self._udp_heads: dict[tuple[object, ...], str] = {}
         self._server_tags: dict[ServerRef, dict[str, str]] = {}
         self._seq = 0
         self._clamp_log = RateLimitedLog(log, 300.0)
@@ -309,9 +311,17 @@ class InfluxMapping:
 
     def render(self, point: Point) -> str:
         """One line of line protocol; ``""`` when the point has no field that can be written."""
-        writers = self._writers.get(point.measurement, _NO_WRITERS)
+        fields = self._field_text(point.measurement, point.fields)
+        if not fields:
+            return ""
+        measurement = self._measurements.get(point.measurement) or escape_measurement(point.measurement)
+        return f"{measurement}{self._tag_text(point.tags)} {fields} {point.time_ns}"
+
+    def _field_text(self, measurement: str, fields: dict[str, FieldValue]) -> str:
+        """``key=value,...`` of the fields that can be written (``""`` when none)."""
+        writers = self._writers.get(measurement, _NO_WRITERS)
         parts = []
-        for name, value in point.fields.items():
+        for name, value in fields.items():
             writer = writers.get(name)
             if writer is None:
                 text = format_value(value)
@@ -321,11 +331,13 @@ class InfluxMapping:
                 text = write(value)
             if text is not None:
                 parts.append(prefix + text)
-        if not parts:
-            return ""
+        return ",".join(parts)
+
+    def _tag_text(self, tags: dict[str, str]) -> str:
+        """``,key=value...`` of the tags (empty keys and values left out), each pair escaped once."""
         pairs = self._tag_pairs
-        tags = []
-        for pair in point.tags.items():
+        texts = []
+        for pair in tags.items():
             text = pairs.get(pair)
             if text is None:
                 key, value = pair
@@ -333,11 +345,14 @@ class InfluxMapping:
                 if len(pairs) >= _TAG_CACHE_LIMIT:
                     pairs.clear()
                 pairs[pair] = text
-            tags.append(text)
-        measurement = self._measurements.get(point.measurement) or escape_measurement(point.measurement)
-        return f"{measurement}{''.join(tags)} {','.join(parts)} {point.time_ns}"
+            texts.append(text)
+        return "".join(texts)
 
     def encode(self, event: Event) -> list[bytes]:
+        kind = type(event)
+        if kind is QixPerfEvent or kind is LogEvent:  # the UDP hot path: one line, no Point
+            line = self._udp_line(event)  # type: ignore[arg-type]
+            return [line.encode("utf-8", "replace")] if line else []
         lines = (self.render(point) for point in self.points(event))
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
         return [line.encode("utf-8", "replace") for line in lines if line]
@@ -650,6 +665,53 @@ class InfluxMapping:
         return self._seq
 
     def _log_event(self, event: LogEvent) -> list[Point]:
+        fields = self._log_fields(event)
+        return [Point("log_event", self._log_tags(event), fields, event.time_ns + self._next_offset())]
+
+    def _qix_perf(self, event: QixPerfEvent) -> list[Point]:
+        fields = self._qix_fields(event)
+        return [Point("log_event", self._qix_tags(event), fields, event.time_ns + self._next_offset())]
+
+    def _udp_line(self, event: LogEvent | QixPerfEvent) -> str:
+        """What ``render(points(event)[0])`` gives, with the measurement and tags cached per tag set.
+
+        Tag sets repeat (hosts, users, apps, methods, object types): the key is every field the
+        tags are made of, so a cached head is exactly what the tags would render to."""
+        if isinstance(event, QixPerfEvent):
+            key: tuple[object, ...] = (
+                None,
+                event.categories,
+                event.host,
+                event.level,
+                event.subsystem,
+                event.method,
+                event.object_type,
+                event.event_activity_source,
+                event.user_full,
+                event.user_directory,
+                event.user_id,
+                event.app_id,
+                event.app_name,
+            )
+            fields = self._qix_fields(event)
+        else:
+            key = (event.source, event.categories, event.host, event.level, event.subsystem)
+            key += tuple(getattr(event, name) for name in _LOG_TAGS[event.source])
+            fields = self._log_fields(event)
+        text = self._field_text("log_event", fields)
+        if not text:
+            return ""
+        heads = self._udp_heads
+        head = heads.get(key)
+        if head is None:
+            tags = self._qix_tags(event) if isinstance(event, QixPerfEvent) else self._log_tags(event)
+            head = self._measurements["log_event"] + self._tag_text(tags)
+            if len(heads) >= _TAG_CACHE_LIMIT:
+                heads.clear()
+            heads[key] = head
+        return f"{head} {text} {event.time_ns + self._next_offset()}"
+
+    def _log_tags(self, event: LogEvent) -> dict[str, str]:
         tags: dict[str, str] = dict(self.options.log_event_tags)
         tags.update(event.categories)
         tags["host"] = event.host
@@ -660,19 +722,22 @@ class InfluxMapping:
             value = getattr(event, name)
             if value:
                 tags[name] = value
+        return tags
+
+    def _log_fields(self, event: LogEvent) -> dict[str, FieldValue]:
         fields: dict[str, FieldValue] = {name: getattr(event, name) for name in _LOG_FIELDS[event.source]}
         if event.source == "engine" and event.proxy_session_id:
             fields["proxy_session_id"] = event.proxy_session_id
         if event.log_row >= 0:
             fields["log_row"] = event.log_row
         if self.options.raw_event:
-            raw: dict[str, Any] = {"source": tags["source"]}
+            raw: dict[str, Any] = {"source": _LOG_SOURCE_TAG[event.source]}
             raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
             raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
-        return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
+        return fields
 
-    def _qix_perf(self, event: QixPerfEvent) -> list[Point]:
+    def _qix_tags(self, event: QixPerfEvent) -> dict[str, str]:
         tags: dict[str, str] = dict(self.options.log_event_tags)
         if event.categories:
             tags.update(event.categories)
@@ -687,6 +752,9 @@ class InfluxMapping:
             value = getattr(event, name)
             if value:
                 tags[name] = value
+        return tags
+
+    def _qix_fields(self, event: QixPerfEvent) -> dict[str, FieldValue]:
         fields: dict[str, FieldValue] = {"app_id": event.app_id}
         for name in _QIX_TIMES:
             value = getattr(event, name)
@@ -710,7 +778,7 @@ class InfluxMapping:
             if event.categories:
                 raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
             fields["raw_event"] = orjson.dumps(raw).decode()
-        return [Point("log_event", tags, fields, event.time_ns + self._next_offset())]
+        return fields
 
     def _user_event(self, event: UserEvent) -> list[Point]:
         tags: dict[str, str] = dict(self.options.user_event_tags)

@@ -180,10 +180,10 @@ class TaskEventsHandler(InputHandler):
 class UdpInput:
     """A listener and its handler, as one component the app starts and stops."""
 
-    def __init__(self, settings: UdpInputSection, handler: InputHandler) -> None:
+    def __init__(self, settings: UdpInputSection, handler: InputHandler, *, spread_over: int = 1) -> None:
         self.name = f"udp {handler.name}"
         self.handler = handler
-        self.listener = UdpListener(self.name, settings, handler, handler.stats)
+        self.listener = UdpListener(self.name, settings, handler, handler.stats, spread_over=spread_over)
 
     @property
     def stats(self) -> IngestStats:
@@ -201,7 +201,8 @@ def build(runtime: Runtime) -> list[UdpInput]:
     udp = runtime.config.udp
     inputs: list[UdpInput] = []
     if udp.log_events.enable and any(udp.log_events.sources.model_dump().values()):
-        inputs.append(UdpInput(udp.log_events, LogEventsHandler(runtime, udp.log_events)))
+        handler = LogEventsHandler(runtime, udp.log_events)
+        inputs.append(UdpInput(udp.log_events, handler, spread_over=udp.log_events.workers))
     if udp.user_events.enable:
         inputs.append(UdpInput(udp.user_events, UserEventsHandler(runtime, udp.user_events)))
     if udp.task_events.enable:

@@ -31,7 +31,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from sensebutler.config.udp import UdpInputSection
 from sensebutler.logs import RateLimitedLog
@@ -46,6 +46,7 @@ from sensebutler.sources.udp.receive_buffer import (
     shortfall_warning,
 )
 from sensebutler.sources.udp.receive_thread import Datagram, ReceiveThread
+from sensebutler.sources.udp.reuseport_spread import attach_random_spread
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,16 @@ READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
 DISCARD_MAX_S = 0.5
 Handler = Callable[[bytes, int], None]
+
+
+class OtherQueues(Protocol):
+    """The receive queues of the other worker processes on the same port (``workers``)."""
+
+    def queue_bytes(self) -> int: ...
+
+    def queue_capacity_bytes(self) -> int: ...
+
+    def kernel_drops(self) -> int: ...
 
 
 @dataclass
@@ -75,9 +86,19 @@ class IngestStats:
 
 class UdpListener:
     def __init__(
-        self, name: str, settings: UdpInputSection, handler: Handler, stats: IngestStats | None = None
+        self,
+        name: str,
+        settings: UdpInputSection,
+        handler: Handler,
+        stats: IngestStats | None = None,
+        *,
+        spread_over: int = 1,
     ) -> None:
         self.name = name
+        #: sockets sharing the port (this one and the workers'): > 1 = SO_REUSEPORT with a random pick
+        self.spread_over = spread_over
+        #: the other workers' queue figures, merged into what this listener reports (``workers``)
+        self.others: OtherQueues | None = None
         self.settings = settings
         self.handler = handler
         self.stats = stats or IngestStats()
@@ -183,7 +204,7 @@ class UdpListener:
         sock = socket.socket(family, socket.SOCK_DGRAM)
         asked = int(self.settings.receive_buffer_mb * 1024 * 1024)
         try:
-            if self.settings.reuse_port:
+            if self.settings.reuse_port or self.spread_over > 1:
                 reuse_port = getattr(socket, "SO_REUSEPORT", None)
                 if reuse_port is None:
                     raise OSError("reuse_port needs SO_REUSEPORT, which this OS does not have")
@@ -193,6 +214,8 @@ class UdpListener:
             self.buffer = set_receive_buffer(sock, asked)
             self.receive_buffer = self.buffer.reported
             sock.bind((host, self.settings.port))
+            if self.spread_over > 1:
+                attach_random_spread(sock, self.spread_over)
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
@@ -356,16 +379,20 @@ class UdpListener:
         """Bytes waiting: in the socket's receive buffer (0 where the OS does not tell) and, on the
         thread path, handed to the event loop and not yet handled."""
         waiting = (socket_queue(self._inode) or 0) if self._inode else 0
-        return waiting + (self._thread.in_flight_bytes if self._thread is not None else 0)
+        others = self.others.queue_bytes() if self.others is not None else 0
+        return waiting + others + (self._thread.in_flight_bytes if self._thread is not None else 0)
 
     @property
     def queue_capacity_bytes(self) -> int:
         """What :meth:`queue_bytes` can reach: the receive buffer, plus the thread's hand-off."""
-        return self.receive_buffer + (self._thread.capacity_bytes if self._thread is not None else 0)
+        others = self.others.queue_capacity_bytes() if self.others is not None else 0
+        return self.receive_buffer + others + (self._thread.capacity_bytes if self._thread is not None else 0)
 
     def read_kernel_drops(self) -> int | None:
         with contextlib.suppress(OSError):
             self.stats.kernel_drops = kernel_drops(self._inode) if self._inode else None
+        if self.others is not None:
+            self.stats.kernel_drops = (self.stats.kernel_drops or 0) + self.others.kernel_drops()
         return self.stats.kernel_drops
 
 
