@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import config_view, errors, keyvalues, misc, scheduler
+from sensebutler.api import config_view, errors, keyvalues, misc, scheduler, tasks
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
@@ -32,12 +32,14 @@ from sensebutler.config import Config
 from sensebutler.runtime import Component, Runtime
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
+from sensebutler.services.tasks import TaskStarter
 
 #: every router module, in the order their paths appear in the documentation
 ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     misc.router,
     keyvalues.router,
     scheduler.router,
+    tasks.router,
     config_view.router,
 )
 
@@ -140,6 +142,8 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
             max_keys_per_namespace=kv.max_keys_per_namespace,
             max_value_bytes=kv.max_value_bytes,
         )
+    if runtime is not None and section.endpoints.sense_start_task:
+        ctx.tasks = TaskStarter(runtime.qlik.qrs, section.start_task, ctx.kv)
     if runtime is not None and section.scheduler.enable:
         settings = section.scheduler
         qrs = runtime.qlik.qrs

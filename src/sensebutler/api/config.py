@@ -141,6 +141,54 @@ class SchedulerConfig(Section):
     history_size: int = Field(default=50, ge=1, le=10_000)
 
 
+class AllowedCustomProperty(Section):
+    name: str = Field(min_length=1)
+    value: str
+
+
+class AllowedTasks(Section):
+    """Butler's ``startTaskFilter.allowTask``: each list admits tasks given by that kind of selector."""
+
+    task_id: list[str] = []
+    tag: list[str] = []
+    custom_property: list[AllowedCustomProperty] = []
+
+
+class StartTaskFilter(Section):
+    """Butler's ``startTaskFilter``: when on, only the listed task ids, tags and custom properties may
+    be started through ``/v4/reloadtask/.../start``."""
+
+    enable: bool = False
+    allow_task: AllowedTasks = AllowedTasks()
+
+
+class StartTaskConfig(Section):
+    filter: StartTaskFilter = StartTaskFilter()
+    #: ``?wait=true`` waits at most this long for the started tasks to finish
+    wait_timeout_s: float = Field(default=900.0, gt=0, le=86_400)
+    #: how often the execution results are read while waiting
+    wait_poll_s: float = Field(default=1.0, gt=0, le=60)
+
+
+class DirectoryPair(Section):
+    from_directory: str = Field(min_length=1)
+    to_directory: str = Field(min_length=1)
+
+
+class FileOperationsConfig(Section):
+    """Butler's ``fileCopyApprovedDirectories``, ``fileMoveApprovedDirectories``,
+    ``fileDeleteApprovedDirectories`` and ``configDirectories.qvdPath``; empty lists refuse everything.
+
+    ``create_dir_roots`` is new: ``/v4/createdir`` only creates directories under these (Butler: anywhere).
+    """
+
+    copy_approved: list[DirectoryPair] = []
+    move_approved: list[DirectoryPair] = []
+    delete_approved: list[str] = []
+    create_dir_roots: list[str] = []
+    qvd_path: str | None = None
+
+
 class ApiSection(FeatureSection):
     #: the web listener (``web.listeners``) serving the API; its settings give HTTPS and client certificates
     listener: str = "main"
@@ -157,6 +205,8 @@ class ApiSection(FeatureSection):
     audit_log: bool = True
     key_value_store: KeyValueStoreConfig = KeyValueStoreConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    start_task: StartTaskConfig = StartTaskConfig()
+    files: FileOperationsConfig = FileOperationsConfig()
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> ApiSection:

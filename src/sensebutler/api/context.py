@@ -14,6 +14,7 @@ from sensebutler.api.config import ApiSection
 from sensebutler.config import Config
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
+from sensebutler.services.tasks import TaskStarter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +36,7 @@ class ApiContext:
     auth: Authenticator
     kv: KeyValueStore | None = None
     scheduler: Scheduler | None = None
+    tasks: TaskStarter | None = None
 
     @property
     def api(self) -> ApiSection:

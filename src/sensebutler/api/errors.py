@@ -21,6 +21,7 @@ from sensebutler.qlik.errors import QlikError
 from sensebutler.services.kv import KvError
 from sensebutler.services.scheduler import ScheduleError
 from sensebutler.services.state import StateUnavailable
+from sensebutler.services.tasks import StartRequestError
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def install(app: FastAPI) -> None:
         return error_response(400, describe_validation(exc), code=VALIDATION_CODE)
 
     async def service_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, KvError | ScheduleError):
+        if isinstance(exc, KvError | ScheduleError | StartRequestError):
             return error_response(400, str(exc))
         if isinstance(exc, StateUnavailable):
             log.warning("%s %s: %s", request.method, request.url.path, exc)
@@ -112,5 +113,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for kind in (KvError, ScheduleError, StateUnavailable, QlikError, Exception):
+    for kind in (KvError, ScheduleError, StartRequestError, StateUnavailable, QlikError, Exception):
         app.add_exception_handler(kind, service_error)
