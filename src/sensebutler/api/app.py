@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import config_view, errors, keyvalues, misc, scheduler, tasks
+from sensebutler.api import config_view, errors, files, keyvalues, misc, scheduler, tasks
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
@@ -30,6 +30,7 @@ from sensebutler.api.limits import BodyLimitMiddleware, ClientRateLimit, RateLim
 from sensebutler.api.override import MethodOverride
 from sensebutler.config import Config
 from sensebutler.runtime import Component, Runtime
+from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
@@ -40,6 +41,7 @@ ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     keyvalues.router,
     scheduler.router,
     tasks.router,
+    files.router,
     config_view.router,
 )
 
@@ -142,6 +144,7 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
             max_keys_per_namespace=kv.max_keys_per_namespace,
             max_value_bytes=kv.max_value_bytes,
         )
+    ctx.files = FileOperations(section.files)
     if runtime is not None and section.endpoints.sense_start_task:
         ctx.tasks = TaskStarter(runtime.qlik.qrs, section.start_task, ctx.kv)
     if runtime is not None and section.scheduler.enable:

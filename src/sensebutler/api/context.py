@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.config import ApiSection
 from sensebutler.config import Config
+from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
@@ -37,6 +38,7 @@ class ApiContext:
     kv: KeyValueStore | None = None
     scheduler: Scheduler | None = None
     tasks: TaskStarter | None = None
+    files: FileOperations | None = None
 
     @property
     def api(self) -> ApiSection:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from sensebutler.qlik.errors import QlikError
+from sensebutler.services.files import FileOpError
 from sensebutler.services.kv import KvError
 from sensebutler.services.scheduler import ScheduleError
 from sensebutler.services.state import StateUnavailable
@@ -97,6 +98,8 @@ def install(app: FastAPI) -> None:
         return error_response(400, describe_validation(exc), code=VALIDATION_CODE)
 
     async def service_error(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, FileOpError):
+            return error_response(exc.status, str(exc))
         if isinstance(exc, KvError | ScheduleError | StartRequestError):
             return error_response(400, str(exc))
         if isinstance(exc, StateUnavailable):
@@ -113,5 +116,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for kind in (KvError, ScheduleError, StartRequestError, StateUnavailable, QlikError, Exception):
+    for kind in (
+        KvError,
+        ScheduleError,
+        StartRequestError,
+        FileOpError,
+        StateUnavailable,
+        QlikError,
+        Exception,
+    ):
         app.add_exception_handler(kind, service_error)
