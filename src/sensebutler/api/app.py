@@ -22,18 +22,22 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import config_view, errors, files, keyvalues, misc, scheduler, tasks
+from sensebutler.api import apps, config_view, errors, files, keyvalues, misc, scheduler, tasks
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
 from sensebutler.api.limits import BodyLimitMiddleware, ClientRateLimit, RateLimitMiddleware
 from sensebutler.api.override import MethodOverride
 from sensebutler.config import Config
-from sensebutler.runtime import Component, Runtime
+from sensebutler.qlik.qix import QixClient
+from sensebutler.qlik.tls import build_ssl_context
+from sensebutler.runtime import Component, Runtime, StartupError
+from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
+from sensebutler.tls import CertificateError
 
 #: every router module, in the order their paths appear in the documentation
 ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
@@ -42,6 +46,7 @@ ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     scheduler.router,
     tasks.router,
     files.router,
+    apps.router,
     config_view.router,
 )
 
@@ -147,6 +152,24 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
     ctx.files = FileOperations(section.files)
     if runtime is not None and section.endpoints.sense_start_task:
         ctx.tasks = TaskStarter(runtime.qlik.qrs, section.start_task, ctx.kv)
+    app_switches = ("sense_list_apps", "sense_app_reload", "sense_app_dump")
+    if runtime is not None and any(getattr(section.endpoints, name) for name in app_switches):
+        engine = section.engine
+        try:
+            engine_tls = build_ssl_context(config.qlik.certificates)
+        except CertificateError as exc:
+            raise StartupError(str(exc)) from exc
+        qix = QixClient(
+            engine_tls,
+            engine.host or config.qlik.qrs.host,
+            engine.port,
+            user_header=engine.user_header,
+            headers=engine.headers,
+            timeout_s=engine.timeout_s,
+            reload_timeout_s=engine.reload_timeout_s,
+        )
+        ctx.apps = AppOperations(qix, runtime.qlik.qrs)
+        components.append(ctx.apps)
     if runtime is not None and section.scheduler.enable:
         settings = section.scheduler
         qrs = runtime.qlik.qrs

@@ -189,6 +189,20 @@ class FileOperationsConfig(Section):
     qvd_path: str | None = None
 
 
+class EngineConfig(Section):
+    """The Qlik Sense engine (QIX websocket) for app reload, app dump and list apps (Butler's
+    ``configEngine``); the client certificate is ``qlik.certificates``."""
+
+    #: default: ``qlik.qrs.host``
+    host: str = ""
+    port: int = Field(default=4747, ge=1, le=65535)
+    #: the identity apps are listed, reloaded and dumped as (list apps shows what it may see)
+    user_header: str = "UserDirectory=INTERNAL; UserId=sa_api"
+    headers: dict[str, str] = {}
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    reload_timeout_s: float = Field(default=3600.0, gt=0, le=86_400)
+
+
 class ApiSection(FeatureSection):
     #: the web listener (``web.listeners``) serving the API; its settings give HTTPS and client certificates
     listener: str = "main"
@@ -207,6 +221,7 @@ class ApiSection(FeatureSection):
     scheduler: SchedulerConfig = SchedulerConfig()
     start_task: StartTaskConfig = StartTaskConfig()
     files: FileOperationsConfig = FileOperationsConfig()
+    engine: EngineConfig = EngineConfig()
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> ApiSection:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.config import ApiSection
 from sensebutler.config import Config
+from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.scheduler import Scheduler
@@ -39,6 +40,7 @@ class ApiContext:
     scheduler: Scheduler | None = None
     tasks: TaskStarter | None = None
     files: FileOperations | None = None
+    apps: AppOperations | None = None
 
     @property
     def api(self) -> ApiSection:

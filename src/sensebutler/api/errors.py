@@ -27,6 +27,8 @@ from sensebutler.services.tasks import StartRequestError
 log = logging.getLogger(__name__)
 
 VALIDATION_CODE = "FST_ERR_VALIDATION"
+#: the engine's LOCERR_APP_NOT_FOUND (QIX error code): the API answers 404 (Butler: 500)
+ENGINE_APP_NOT_FOUND = 1003
 
 
 class ApiError(Exception):
@@ -107,6 +109,8 @@ def install(app: FastAPI) -> None:
             return error_response(
                 503, "The state backend is unavailable; try again later", headers={"Retry-After": "5"}
             )
+        if isinstance(exc, QlikError) and exc.engine_code == ENGINE_APP_NOT_FOUND:
+            return error_response(404, f"App not found: {exc.detail}")
         if isinstance(exc, QlikError):
             log.warning("%s %s: %s", request.method, request.url.path, exc)
             return error_response(502, f"Qlik Sense did not answer as expected: {exc}")
