@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import apps, config_view, errors, files, keyvalues, misc, scheduler, tasks
+from sensebutler.api import apps, config_view, errors, files, keyvalues, messaging, misc, scheduler, tasks
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
@@ -35,6 +35,7 @@ from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
+from sensebutler.services.mqtt_bridge import MqttBridge
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
 from sensebutler.tls import CertificateError
@@ -47,6 +48,7 @@ ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     tasks.router,
     files.router,
     apps.router,
+    messaging.router,
     config_view.router,
 )
 
@@ -170,6 +172,22 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
         )
         ctx.apps = AppOperations(qix, runtime.qlik.qrs)
         components.append(ctx.apps)
+    if runtime is not None:
+        ctx.active_users = runtime.active_users
+    task_start = section.mqtt_task_start
+    if (
+        runtime is not None
+        and config.mqtt.enable
+        and (section.endpoints.mqtt_publish_message or task_start.enable)
+    ):
+        starter = TaskStarter(runtime.qlik.qrs, section.start_task) if task_start.enable else None
+        ctx.mqtt = MqttBridge(
+            config.mqtt,
+            task_start_topic=task_start.topic if task_start.enable else None,
+            start_task=starter.qrs.start_task if starter else None,
+            allowed=starter.id_allowed if starter else (lambda task_id: False),
+        )
+        components.append(ctx.mqtt)
     if runtime is not None and section.scheduler.enable:
         settings = section.scheduler
         qrs = runtime.qlik.qrs

@@ -41,6 +41,8 @@ BUTLER_NAMES: dict[str, str] = {
     "sense_start_task": "senseStartTask",
     "slack_post_message": "slackPostMessage",
     "config_visualisation": "configVisualisation",
+    "active_user_count": "activeUserCount",
+    "active_users": "activeUsers",
 }
 
 ALL_SCOPES = "*"
@@ -85,6 +87,9 @@ class ApiEndpoints(Section):
     slack_post_message: bool = False
     #: the running configuration (secrets masked) as a page and as JSON (Butler's config visualisation)
     config_visualisation: bool = False
+    #: Butler's removed ``/v4/activeusercount`` and ``/v4/activeusers``, from the proxy session data
+    active_user_count: bool = False
+    active_users: bool = False
 
     def enabled(self) -> list[str]:
         """The switches that are on, in declaration order."""
@@ -203,6 +208,21 @@ class EngineConfig(Section):
     reload_timeout_s: float = Field(default=3600.0, gt=0, le=86_400)
 
 
+class MqttTaskStart(Section):
+    """Butler's ``mqttConfig.taskStartTopic``: a message holding a task id starts that task (on the
+    broker of the ``mqtt:`` section; ``api.start_task.filter`` applies)."""
+
+    enable: bool = False
+    topic: str = Field(default="qliksense/start_task", min_length=1)
+
+
+class SlackMessageConfig(Section):
+    """Butler's ``slackNotification.restMessage``: where ``/v4/slackpostmessage`` posts."""
+
+    webhook_url: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
 class ApiSection(FeatureSection):
     #: the web listener (``web.listeners``) serving the API; its settings give HTTPS and client certificates
     listener: str = "main"
@@ -222,6 +242,8 @@ class ApiSection(FeatureSection):
     start_task: StartTaskConfig = StartTaskConfig()
     files: FileOperationsConfig = FileOperationsConfig()
     engine: EngineConfig = EngineConfig()
+    mqtt_task_start: MqttTaskStart = MqttTaskStart()
+    slack_message: SlackMessageConfig = SlackMessageConfig()
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> ApiSection:

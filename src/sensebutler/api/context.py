@@ -12,9 +12,11 @@ from fastapi import APIRouter, Depends
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.config import ApiSection
 from sensebutler.config import Config
+from sensebutler.services.active_users import ActiveUsers
 from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
+from sensebutler.services.mqtt_bridge import MqttBridge
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
 
@@ -41,6 +43,8 @@ class ApiContext:
     tasks: TaskStarter | None = None
     files: FileOperations | None = None
     apps: AppOperations | None = None
+    mqtt: MqttBridge | None = None
+    active_users: ActiveUsers | None = None
 
     @property
     def api(self) -> ApiSection:

@@ -95,7 +95,7 @@ class TaskStarter:
 
     # -- allow list ---------------------------------------------------------------------------------
 
-    def _id_allowed(self, task_id: str) -> bool:
+    def id_allowed(self, task_id: str) -> bool:
         f = self.settings.filter
         return not f.enable or task_id in {t.lower() for t in f.allow_task.task_id}
 
@@ -213,7 +213,7 @@ class TaskStarter:
         for task_id in ids:
             if not TASK_ID.match(task_id):
                 report.invalid.append({"taskId": task_id})
-            elif not self._id_allowed(task_id):
+            elif not self.id_allowed(task_id):
                 report.denied.append({"taskId": task_id})
             else:
                 found = await self._tasks(f"id eq {task_id}")
