@@ -26,8 +26,8 @@ from tests.fixtures.servers import ServerProcess
 #: operations that look a name up: an unknown namespace, key or schedule is 400, as in Butler (load
 #: scripts test for it), so a schema-valid request naming something that does not exist is refused
 _LOOKUP_PATHS = re.compile(r"/v4/(keyvalues|keylist|schedules)")
-#: no approved directories, no MQTT, no Slack webhook here: valid requests are refused (403/400/503)
-_REFUSING_PATHS = re.compile(r"/v4/(file|createdir|mqttpublishmessage|slackpostmessage)")
+#: no approved directories, no MQTT, no Slack webhook, no New Relic account here: valid requests are refused (403/400/503)
+_REFUSING_PATHS = re.compile(r"/v4/(file|createdir|mqttpublishmessage|slackpostmessage|newrelic)")
 #: answer 503 by design here (MQTT off, no webhook): documented, so only the 5xx check is left out
 _UNAVAILABLE_PATHS = re.compile(r"/v4/(mqttpublishmessage|slackpostmessage)")
 _REFUSING_SWITCHES = {
@@ -40,6 +40,8 @@ _REFUSING_SWITCHES = {
     "slack_post_message": True,
     "active_user_count": True,
     "active_users": True,
+    "new_relic_event": True,
+    "new_relic_metric": True,
 }
 
 
@@ -85,7 +87,9 @@ def test_every_operation_conforms(api_url: str) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
         def conforms(case: Any) -> None:
-            refusing = _LOOKUP_PATHS.search(case.operation.path) or _REFUSING_PATHS.search(case.operation.path)
+            refusing = _LOOKUP_PATHS.search(case.operation.path) or _REFUSING_PATHS.search(
+                case.operation.path
+            )
             excluded = [positive_data_acceptance] if refusing else []
             if _UNAVAILABLE_PATHS.search(case.operation.path):
                 excluded.append(not_a_server_error)

@@ -22,7 +22,18 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import apps, config_view, errors, files, keyvalues, messaging, misc, scheduler, tasks
+from sensebutler.api import (
+    apps,
+    config_view,
+    errors,
+    files,
+    keyvalues,
+    messaging,
+    misc,
+    newrelic,
+    scheduler,
+    tasks,
+)
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
@@ -36,6 +47,7 @@ from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.mqtt_bridge import MqttBridge
+from sensebutler.services.newrelic_passthrough import NewRelicPassthroughService, UnknownAccounts
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
 from sensebutler.tls import CertificateError
@@ -49,6 +61,7 @@ ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     files.router,
     apps.router,
     messaging.router,
+    newrelic.router,
     config_view.router,
 )
 
@@ -172,6 +185,11 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
         )
         ctx.apps = AppOperations(qix, runtime.qlik.qrs)
         components.append(ctx.apps)
+    if section.endpoints.new_relic_event or section.endpoints.new_relic_metric:
+        try:
+            ctx.new_relic = NewRelicPassthroughService(config.new_relic, section.new_relic)
+        except UnknownAccounts as exc:
+            raise StartupError(str(exc)) from exc
     if runtime is not None:
         ctx.active_users = runtime.active_users
     task_start = section.mqtt_task_start

@@ -223,6 +223,16 @@ class SlackMessageConfig(Section):
     timeout_s: float = Field(default=10.0, gt=0, le=120)
 
 
+class NewRelicPassthrough(Section):
+    """Butler's ``restServerEndpointsConfig.newRelic``: which accounts of ``new_relic.accounts``
+    (credentials; URLs, headers and timeout from the ``new_relic`` section) get the posted data."""
+
+    event_accounts: list[str] = []
+    event_static_attributes: dict[str, str] = {}
+    metric_accounts: list[str] = []
+    metric_static_attributes: dict[str, str] = {}
+
+
 class ApiSection(FeatureSection):
     #: the web listener (``web.listeners``) serving the API; its settings give HTTPS and client certificates
     listener: str = "main"
@@ -244,6 +254,7 @@ class ApiSection(FeatureSection):
     engine: EngineConfig = EngineConfig()
     mqtt_task_start: MqttTaskStart = MqttTaskStart()
     slack_message: SlackMessageConfig = SlackMessageConfig()
+    new_relic: NewRelicPassthrough = NewRelicPassthrough()
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> ApiSection:

@@ -17,6 +17,7 @@ from sensebutler.services.apps import AppOperations
 from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
 from sensebutler.services.mqtt_bridge import MqttBridge
+from sensebutler.services.newrelic_passthrough import NewRelicPassthroughService
 from sensebutler.services.scheduler import Scheduler
 from sensebutler.services.tasks import TaskStarter
 
@@ -45,6 +46,7 @@ class ApiContext:
     apps: AppOperations | None = None
     mqtt: MqttBridge | None = None
     active_users: ActiveUsers | None = None
+    new_relic: NewRelicPassthroughService | None = None
 
     @property
     def api(self) -> ApiSection:
