@@ -139,3 +139,27 @@ async def test_synchronous_start_waits_for_the_outcome(tmp_path: Path, simulator
 async def test_endpoint_off_is_404(tmp_path: Path, simulator: Simulator) -> None:
     async with running(api_config(tmp_path, sim=simulator)) as runtime, client(runtime) as c:
         assert (await c.put(f"/v4/reloadtask/{UNKNOWN}/start")).status_code == 404
+
+
+async def test_butler_subs_qvs_calls(tmp_path: Path, simulator: Simulator) -> None:
+    """StartTask / StartTask_KeyValue of butler_subs.qvs: POST with override, string TTLs, ``[]`` bodies."""
+    sandbox = _task(simulator, "Reload of Sandbox")
+    kv_item = {
+        "type": "keyvaluestore",
+        "payload": {"namespace": "ns", "key": "k", "value": "v", "ttl": "600000"},
+    }
+    bad_ttl = {
+        "type": "keyvaluestore",
+        "payload": {"namespace": "ns", "key": "k2", "value": "v", "ttl": "soon"},
+    }
+    override = {"X-HTTP-Method-Override": "PUT"}
+    async with running(_config(tmp_path, simulator)) as runtime, client(runtime) as c:
+        r = await c.post(f"/v4/reloadtask/{sandbox.id}/start", json=[kv_item, bad_ttl], headers=override)
+        assert r.status_code == 200, r.text
+        assert r.json()["tasksId"]["started"][0]["taskId"] == sandbox.id
+        assert [i["key"] for i in r.json()["keyValueIgnored"]] == ["k2"]
+        assert (await c.get("/v4/keyvalues/ns", params={"key": "k"})).json()["value"] == "v"
+        r = await c.post(
+            "/v4/reloadtask/-/start", content=b"[]", headers={**override, "Content-Type": "application/json"}
+        )
+        assert r.status_code == 200 and r.json()["tasksId"]["started"] == []

@@ -262,15 +262,30 @@ class TaskStarter:
             reason = "namespace and key are required"
         if not reason and self.kv is not None:
             try:
-                ttl = payload.get("ttl", 0) or 0
-                if not isinstance(ttl, int | float) or isinstance(ttl, bool):
-                    raise KvError("ttl must be a number of milliseconds")
-                await self.kv.put(str(namespace), str(key), "" if value is None else str(value), int(ttl))
+                await self.kv.put(
+                    str(namespace), str(key), "" if value is None else str(value), _ttl_ms(payload)
+                )
                 return
             except KvError as exc:
                 reason = str(exc)
         log.warning("key-value item of a task start ignored: %s", reason)
         report.kv_ignored.append({"namespace": namespace, "key": key, "reason": reason})
+
+
+def _ttl_ms(payload: dict[str, Any]) -> int:
+    """The item's TTL in ms; load scripts send it as a string (``"ttl":"10000"``), empty for none."""
+    ttl = payload.get("ttl", 0)
+    if ttl is None or ttl == "":
+        return 0
+    if isinstance(ttl, bool):
+        raise KvError("ttl must be a number of milliseconds")
+    try:
+        number = float(ttl)
+    except (TypeError, ValueError) as exc:
+        raise KvError(f"ttl must be a number of milliseconds, not {str(ttl)[:40]!r}") from exc
+    if number != number or number < 0 or number > 2**53:
+        raise KvError("ttl must be a number of milliseconds, 0 or more")
+    return int(number)
 
 
 def _execution_id(body: bytes) -> str:
