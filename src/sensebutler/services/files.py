@@ -14,6 +14,7 @@ in the approved directory) is not detected.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shutil
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sensebutler.api.config import FileOperationsConfig
+
+log = logging.getLogger(__name__)
 
 _ENCODED = re.compile(r"%(2f|5c|2e|00)", re.IGNORECASE)
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -75,6 +78,11 @@ def _roots(directories: list[str]) -> list[str]:
         try:
             roots.append(local_path(directory, ""))
         except NotApproved:
+            log.warning(
+                "api.files: approved directory %r is not a local absolute path here (UNC, drive letter "
+                "or relative); it is ignored, so nothing in it is approved",
+                directory,
+            )
             continue
     return roots
 
