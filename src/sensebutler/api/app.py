@@ -22,22 +22,46 @@ from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
-from sensebutler.api import config_view, errors, keyvalues, misc, scheduler
+from sensebutler.api import (
+    apps,
+    config_view,
+    errors,
+    files,
+    keyvalues,
+    messaging,
+    misc,
+    newrelic,
+    scheduler,
+    tasks,
+)
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
 from sensebutler.api.limits import BodyLimitMiddleware, ClientRateLimit, RateLimitMiddleware
 from sensebutler.api.override import MethodOverride
 from sensebutler.config import Config
-from sensebutler.runtime import Component, Runtime
+from sensebutler.qlik.qix import QixClient
+from sensebutler.qlik.tls import build_ssl_context
+from sensebutler.runtime import Component, Runtime, StartupError
+from sensebutler.services.apps import AppOperations
+from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
+from sensebutler.services.mqtt_bridge import MqttBridge
+from sensebutler.services.newrelic_passthrough import NewRelicPassthroughService, UnknownAccounts
 from sensebutler.services.scheduler import Scheduler
+from sensebutler.services.tasks import TaskStarter
+from sensebutler.tls import CertificateError
 
 #: every router module, in the order their paths appear in the documentation
 ROUTERS: tuple[Callable[[ApiContext], APIRouter], ...] = (
     misc.router,
     keyvalues.router,
     scheduler.router,
+    tasks.router,
+    files.router,
+    apps.router,
+    messaging.router,
+    newrelic.router,
     config_view.router,
 )
 
@@ -140,6 +164,48 @@ def make_context(config: Config, runtime: Runtime | None = None) -> tuple[ApiCon
             max_keys_per_namespace=kv.max_keys_per_namespace,
             max_value_bytes=kv.max_value_bytes,
         )
+    ctx.files = FileOperations(section.files)
+    if runtime is not None and section.endpoints.sense_start_task:
+        ctx.tasks = TaskStarter(runtime.qlik.qrs, section.start_task, ctx.kv)
+    app_switches = ("sense_list_apps", "sense_app_reload", "sense_app_dump")
+    if runtime is not None and any(getattr(section.endpoints, name) for name in app_switches):
+        engine = section.engine
+        try:
+            engine_tls = build_ssl_context(config.qlik.certificates)
+        except CertificateError as exc:
+            raise StartupError(str(exc)) from exc
+        qix = QixClient(
+            engine_tls,
+            engine.host or config.qlik.qrs.host,
+            engine.port,
+            user_header=engine.user_header,
+            headers=engine.headers,
+            timeout_s=engine.timeout_s,
+            reload_timeout_s=engine.reload_timeout_s,
+        )
+        ctx.apps = AppOperations(qix, runtime.qlik.qrs)
+        components.append(ctx.apps)
+    if section.endpoints.new_relic_event or section.endpoints.new_relic_metric:
+        try:
+            ctx.new_relic = NewRelicPassthroughService(config.new_relic, section.new_relic)
+        except UnknownAccounts as exc:
+            raise StartupError(str(exc)) from exc
+    if runtime is not None:
+        ctx.active_users = runtime.active_users
+    task_start = section.mqtt_task_start
+    if (
+        runtime is not None
+        and config.mqtt.enable
+        and (section.endpoints.mqtt_publish_message or task_start.enable)
+    ):
+        starter = TaskStarter(runtime.qlik.qrs, section.start_task) if task_start.enable else None
+        ctx.mqtt = MqttBridge(
+            config.mqtt,
+            task_start_topic=task_start.topic if task_start.enable else None,
+            start_task=starter.qrs.start_task if starter else None,
+            allowed=starter.id_allowed if starter else (lambda task_id: False),
+        )
+        components.append(ctx.mqtt)
     if runtime is not None and section.scheduler.enable:
         settings = section.scheduler
         qrs = runtime.qlik.qrs

@@ -41,6 +41,8 @@ BUTLER_NAMES: dict[str, str] = {
     "sense_start_task": "senseStartTask",
     "slack_post_message": "slackPostMessage",
     "config_visualisation": "configVisualisation",
+    "active_user_count": "activeUserCount",
+    "active_users": "activeUsers",
 }
 
 ALL_SCOPES = "*"
@@ -85,6 +87,9 @@ class ApiEndpoints(Section):
     slack_post_message: bool = False
     #: the running configuration (secrets masked) as a page and as JSON (Butler's config visualisation)
     config_visualisation: bool = False
+    #: Butler's removed ``/v4/activeusercount`` and ``/v4/activeusers``, from the proxy session data
+    active_user_count: bool = False
+    active_users: bool = False
 
     def enabled(self) -> list[str]:
         """The switches that are on, in declaration order."""
@@ -141,6 +146,93 @@ class SchedulerConfig(Section):
     history_size: int = Field(default=50, ge=1, le=10_000)
 
 
+class AllowedCustomProperty(Section):
+    name: str = Field(min_length=1)
+    value: str
+
+
+class AllowedTasks(Section):
+    """Butler's ``startTaskFilter.allowTask``: each list admits tasks given by that kind of selector."""
+
+    task_id: list[str] = []
+    tag: list[str] = []
+    custom_property: list[AllowedCustomProperty] = []
+
+
+class StartTaskFilter(Section):
+    """Butler's ``startTaskFilter``: when on, only the listed task ids, tags and custom properties may
+    be started through ``/v4/reloadtask/.../start``."""
+
+    enable: bool = False
+    allow_task: AllowedTasks = AllowedTasks()
+
+
+class StartTaskConfig(Section):
+    filter: StartTaskFilter = StartTaskFilter()
+    #: ``?wait=true`` waits at most this long for the started tasks to finish
+    wait_timeout_s: float = Field(default=900.0, gt=0, le=86_400)
+    #: how often the execution results are read while waiting
+    wait_poll_s: float = Field(default=1.0, gt=0, le=60)
+
+
+class DirectoryPair(Section):
+    from_directory: str = Field(min_length=1)
+    to_directory: str = Field(min_length=1)
+
+
+class FileOperationsConfig(Section):
+    """Butler's ``fileCopyApprovedDirectories``, ``fileMoveApprovedDirectories``,
+    ``fileDeleteApprovedDirectories`` and ``configDirectories.qvdPath``; empty lists refuse everything.
+
+    ``create_dir_roots`` is new: ``/v4/createdir`` only creates directories under these (Butler: anywhere).
+    """
+
+    copy_approved: list[DirectoryPair] = []
+    move_approved: list[DirectoryPair] = []
+    delete_approved: list[str] = []
+    create_dir_roots: list[str] = []
+    qvd_path: str | None = None
+
+
+class EngineConfig(Section):
+    """The Qlik Sense engine (QIX websocket) for app reload, app dump and list apps (Butler's
+    ``configEngine``); the client certificate is ``qlik.certificates``."""
+
+    #: default: ``qlik.qrs.host``
+    host: str = ""
+    port: int = Field(default=4747, ge=1, le=65535)
+    #: the identity apps are listed, reloaded and dumped as (list apps shows what it may see)
+    user_header: str = "UserDirectory=INTERNAL; UserId=sa_api"
+    headers: dict[str, str] = {}
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    reload_timeout_s: float = Field(default=3600.0, gt=0, le=86_400)
+
+
+class MqttTaskStart(Section):
+    """Butler's ``mqttConfig.taskStartTopic``: a message holding a task id starts that task (on the
+    broker of the ``mqtt:`` section; ``api.start_task.filter`` applies)."""
+
+    enable: bool = False
+    topic: str = Field(default="qliksense/start_task", min_length=1)
+
+
+class SlackMessageConfig(Section):
+    """Butler's ``slackNotification.restMessage``: where ``/v4/slackpostmessage`` posts."""
+
+    webhook_url: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+class NewRelicPassthrough(Section):
+    """Butler's ``restServerEndpointsConfig.newRelic``: which accounts of ``new_relic.accounts``
+    (credentials; URLs, headers and timeout from the ``new_relic`` section) get the posted data."""
+
+    event_accounts: list[str] = []
+    event_static_attributes: dict[str, str] = {}
+    metric_accounts: list[str] = []
+    metric_static_attributes: dict[str, str] = {}
+
+
 class ApiSection(FeatureSection):
     #: the web listener (``web.listeners``) serving the API; its settings give HTTPS and client certificates
     listener: str = "main"
@@ -157,6 +249,12 @@ class ApiSection(FeatureSection):
     audit_log: bool = True
     key_value_store: KeyValueStoreConfig = KeyValueStoreConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    start_task: StartTaskConfig = StartTaskConfig()
+    files: FileOperationsConfig = FileOperationsConfig()
+    engine: EngineConfig = EngineConfig()
+    mqtt_task_start: MqttTaskStart = MqttTaskStart()
+    slack_message: SlackMessageConfig = SlackMessageConfig()
+    new_relic: NewRelicPassthrough = NewRelicPassthrough()
 
     @model_validator(mode="after")
     def _keys_or_anonymous(self) -> ApiSection:

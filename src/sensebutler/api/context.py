@@ -12,8 +12,14 @@ from fastapi import APIRouter, Depends
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.config import ApiSection
 from sensebutler.config import Config
+from sensebutler.services.active_users import ActiveUsers
+from sensebutler.services.apps import AppOperations
+from sensebutler.services.files import FileOperations
 from sensebutler.services.kv import KeyValueStore
+from sensebutler.services.mqtt_bridge import MqttBridge
+from sensebutler.services.newrelic_passthrough import NewRelicPassthroughService
 from sensebutler.services.scheduler import Scheduler
+from sensebutler.services.tasks import TaskStarter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,6 +41,12 @@ class ApiContext:
     auth: Authenticator
     kv: KeyValueStore | None = None
     scheduler: Scheduler | None = None
+    tasks: TaskStarter | None = None
+    files: FileOperations | None = None
+    apps: AppOperations | None = None
+    mqtt: MqttBridge | None = None
+    active_users: ActiveUsers | None = None
+    new_relic: NewRelicPassthroughService | None = None
 
     @property
     def api(self) -> ApiSection:

@@ -18,13 +18,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from sensebutler.qlik.errors import QlikError
+from sensebutler.services.files import FileOpError
 from sensebutler.services.kv import KvError
 from sensebutler.services.scheduler import ScheduleError
 from sensebutler.services.state import StateUnavailable
+from sensebutler.services.tasks import StartRequestError
 
 log = logging.getLogger(__name__)
 
 VALIDATION_CODE = "FST_ERR_VALIDATION"
+#: the engine's LOCERR_APP_NOT_FOUND (QIX error code): the API answers 404 (Butler: 500)
+ENGINE_APP_NOT_FOUND = 1003
 
 
 class ApiError(Exception):
@@ -96,13 +100,17 @@ def install(app: FastAPI) -> None:
         return error_response(400, describe_validation(exc), code=VALIDATION_CODE)
 
     async def service_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, KvError | ScheduleError):
+        if isinstance(exc, FileOpError):
+            return error_response(exc.status, str(exc))
+        if isinstance(exc, KvError | ScheduleError | StartRequestError):
             return error_response(400, str(exc))
         if isinstance(exc, StateUnavailable):
             log.warning("%s %s: %s", request.method, request.url.path, exc)
             return error_response(
                 503, "The state backend is unavailable; try again later", headers={"Retry-After": "5"}
             )
+        if isinstance(exc, QlikError) and exc.engine_code == ENGINE_APP_NOT_FOUND:
+            return error_response(404, f"App not found: {exc.detail}")
         if isinstance(exc, QlikError):
             log.warning("%s %s: %s", request.method, request.url.path, exc)
             return error_response(502, f"Qlik Sense did not answer as expected: {exc}")
@@ -112,5 +120,13 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for kind in (KvError, ScheduleError, StateUnavailable, QlikError, Exception):
+    for kind in (
+        KvError,
+        ScheduleError,
+        StartRequestError,
+        FileOpError,
+        StateUnavailable,
+        QlikError,
+        Exception,
+    ):
         app.add_exception_handler(kind, service_error)
