@@ -140,7 +140,7 @@ async def test_newrelic_event_and_log_limited_per_alert_kind(
     stats = sink.stats()
     sink.submit(at_t0(license_alert(10)))
     await async_wait_until(lambda: stats.delivered == 2, 30, f"event and log ({stats})")
-    sink.submit(at_t0(license_alert(9)))  # within the day: limited, event and log
+    sink.submit(at_t0(license_alert(9)))  # within five minutes: limited, event and log
     await async_wait_until(lambda: stats.dropped["rate_limited"] == 2, 30, f"limited ({stats})")
     sink.submit(at_t0(license_alert(-5, expiry="2026-11-28")))  # expired: its own limit
     await async_wait_until(lambda: stats.delivered == 4, 30, f"the expired items ({stats})")

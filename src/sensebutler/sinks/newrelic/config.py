@@ -176,7 +176,7 @@ class NewRelicLicenseAlert(NewRelicServiceAlert):
     and/or log. Butler has none; the names are ours in Butler's style."""
 
     #: at most one event (and one log) per alert kind (``license-expired`` / ``license-expiring``)
-    rate_limit_s: float = Field(default=86_400.0, ge=0, le=30 * 86_400)
+    rate_limit_s: float = Field(default=300.0, ge=0, le=30 * 86_400)
     event_type: str = Field(default="qs_serverLicenseEvent", pattern=r"^[A-Za-z0-9_:]+$")
     log_type: str = Field(default="qs_serverLicenseLog", min_length=1)
 
