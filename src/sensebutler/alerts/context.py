@@ -25,7 +25,7 @@ from sensebutler import __version__
 from sensebutler.alerts.config import AlertsSection, GenericUrl
 from sensebutler.alerts.script_log import chat_safe, excerpt
 from sensebutler.events.alerts import ExecutionDetail, NameValue, ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 
 #: QRS ``TaskExecutionStatus`` names (qlik-sense-apis.md §4.2)
 STATUS_TEXT = {
@@ -346,6 +346,33 @@ def service_message(context: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def license_context(alert: ServerLicenseAlert, options: ContextOptions) -> dict[str, Any]:
+    """The server licence alert's template fields: Butler's webhook names (butler.md §8.8) and ours.
+
+    ``daysUntilExpiry`` is signed (negative once expired); ``licenseAlert`` is ``expired`` or
+    ``expiring``, ``thresholdDays`` the monitor's threshold, ``message`` the plain sentence.
+    """
+    lic = alert.license
+    expired = alert.alert == "expired"
+    return {
+        "licenseAlert": alert.alert,
+        "licenseExpired": JsBool(lic.expired),
+        "licenseAlertExpired": JsBool(expired),
+        "expiryDateStr": lic.expiry_date,
+        "daysUntilExpiry": lic.days_until_expiry,
+        "thresholdDays": alert.threshold_days,
+        "message": alert.message,
+        "qlikSenseQMC": options.qmc_url,
+        "qlikSenseHub": options.hub_url,
+        "genericUrls": [
+            {"id": url.id, "linkText": url.link_text, "comment": url.comment, "url": url.url}
+            for url in options.generic_urls
+        ],
+        "butlerVersion": f"sensebutler {__version__}",
+        "subjectFallback": alert.message,
+    }
+
+
 __all__ = [
     "NEVER",
     "NO_TIME",
@@ -354,6 +381,7 @@ __all__ = [
     "ContextOptions",
     "JsBool",
     "details_concatenated",
+    "license_context",
     "local_formats",
     "missing_text",
     "parse_qlik_time",

@@ -2,7 +2,8 @@
 
 ``reload-failed``, ``reload-aborted``, ``reload-success``, ``distribute-failed``, ``preload-success``,
 ``external-program-failed``, ``user-sync-success``, ...; the service monitor's ``service-stopped`` and
-``service-started``; the server licence's ``server-license-alert``. A destination's config has one
+``service-started``; the server licence's ``server-license-alert`` and the recurring
+``server-license-status`` (every check). A destination's config has one
 block per event it supports, under the name with ``_`` for ``-`` (``reload_failed``).
 """
 
@@ -12,7 +13,7 @@ from typing import get_args
 
 from sensebutler.events import Event
 from sensebutler.events.alerts import Outcome, ReloadAlert, TaskType
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceStateChanged
 
 TASK_TYPE_SLUGS: dict[TaskType, str] = {
     "reload": "reload",
@@ -38,6 +39,7 @@ def event_name(alert: ReloadAlert) -> str:
 SERVICE_STOPPED = "service-stopped"
 SERVICE_STARTED = "service-started"
 SERVER_LICENSE_ALERT = "server-license-alert"
+SERVER_LICENSE_STATUS = "server-license-status"
 
 
 def service_event_name(change: ServiceStateChanged) -> str:
@@ -53,6 +55,8 @@ def alert_event_name(event: Event) -> str | None:
         return service_event_name(event)
     if isinstance(event, ServerLicenseAlert):
         return SERVER_LICENSE_ALERT
+    if isinstance(event, ServerLicense):
+        return SERVER_LICENSE_STATUS
     return None
 
 

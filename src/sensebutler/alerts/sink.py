@@ -5,8 +5,9 @@ which a sink's synchronous ``encode`` cannot. :class:`AlertSink` takes each :cla
 event (``reload-failed``, ...) the destination's section enables, awaits :meth:`AlertSink.records`
 in a task, and hands the result to the shared delivery (retry, spool while the destination is down).
 Destinations that also alert on the service monitor (``service-stopped``, ``service-started``) or the
-server licence (``server-license-alert``) list those kinds in ``alert_kinds`` and implement
-:meth:`AlertSink.service_records` / :meth:`AlertSink.license_records`.
+server licence (``server-license-alert``, the recurring ``server-license-status``) list those kinds in
+``alert_kinds`` and implement :meth:`AlertSink.service_records` / :meth:`AlertSink.license_records` /
+:meth:`AlertSink.license_status_records`.
 
 Counters (``stats()``): a rate-limited alert is ``dropped["rate_limited"]`` (and counted as
 received), a record that could not be made ``dropped["encode_error"]``. An alert whose event the
@@ -27,7 +28,7 @@ from sensebutler.alerts.limits import AlertLimits
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import Destination
 from sensebutler.runtime import Runtime
@@ -85,6 +86,12 @@ class AlertSink(DeliverySink):
         """The records for a server licence alert (destinations that take it override this)."""
         return []
 
+    async def license_status_records(
+        self, status: ServerLicense, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """The records for the server licence at one check (destinations that take it override this)."""
+        return []
+
     def encode(self, event: Event) -> Iterable[bytes]:
         """Unused: alert records are made in :meth:`records`."""
         return ()
@@ -118,6 +125,8 @@ class AlertSink(DeliverySink):
             return await self.service_records(alert, event, block)
         if isinstance(alert, ServerLicenseAlert):
             return await self.license_records(alert, event, block)
+        if isinstance(alert, ServerLicense):
+            return await self.license_status_records(alert, event, block)
         return []
 
     async def _admit(self, alert: Event, event: str, block: AlertEventBlock) -> None:

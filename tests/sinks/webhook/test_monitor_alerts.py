@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.webhook.sink import build
 from tests.fixtures.net import async_wait_until
 from tests.fixtures.servers import HttpReceiver
@@ -146,3 +146,45 @@ async def test_server_licence_alerts_carry_the_signed_days(
         ("server license about to expire alert", "false", "10"),
         ("server license has expired alert", "true", "-5"),
     ]
+
+
+async def test_the_recurring_licence_status_has_its_own_switch_and_limit(
+    http_receiver: HttpReceiver, tmp_path: Path
+) -> None:
+    alert_only = config(
+        webhook={"enable": True, "webhooks": hooks(http_receiver), "server_license_alert": {}}
+    )
+    async with running(alert_only, tmp_path / "a", build) as sink:
+        sink.submit(license_alert(-5).license)  # the status is off until its block is written
+    assert http_receiver.requests == [] and sink.stats().received == 0
+
+    made = config(
+        webhook={
+            "enable": True,
+            "webhooks": hooks(http_receiver),
+            "server_license_status": {"rate_limit_s": 3600},
+            "server_license_alert": {"rate_limit_s": 3600},
+        }
+    )
+    async with running(made, tmp_path / "b", build) as sink:
+        assert ServerLicense.kind in sink.kinds
+        sink.submit(license_alert(-5, expiry="2026-11-28").license)
+        await http_receiver.wait_for(2, timeout=WAIT_S)
+        sink.submit(license_alert(-6, expiry="2026-11-28"))  # the alert is not held back by the status
+        await http_receiver.wait_for(4, timeout=WAIT_S)
+        sink.submit(license_alert(-6, expiry="2026-11-28").license)  # within the hour: limited
+        await async_wait_until(lambda: sink.stats().dropped["rate_limited"] == 1, WAIT_S, "one limited")
+        await async_wait_until(lambda: sink.stats().delivered == 4, WAIT_S, "four delivered")
+
+    posts = [r.json() for r in http_receiver.requests_to("/post")]
+    assert posts[0] == {
+        "event": "server license status",
+        "licenseExpired": True,
+        "expiryDateStr": "2026-11-28",
+        "daysUntilExpiry": -5,
+    }
+    assert posts[1]["event"] == "server license has expired alert"
+    (status,) = [
+        r.query for r in http_receiver.requests_to("/get") if r.query["event"] == "server license status"
+    ]
+    assert (status["licenseExpired"], status["daysUntilExpiry"]) == ("true", "-5")

@@ -24,10 +24,15 @@ from typing import Any, Literal
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, service_context, template_context
+from sensebutler.alerts.context import (
+    ContextOptions,
+    license_context,
+    service_context,
+    template_context,
+)
 from sensebutler.alerts.templates import TemplateError, TemplateSet, default_template
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.sinks.chat.config import ChatEventBlock, ChatSection
 
@@ -40,6 +45,7 @@ DEFAULT_BASIC = {
     "reload-aborted": 'Qlik Sense reload aborted: "{{{taskName}}}"',
     "service-stopped": 'Service stopped on host {{{host}}}: "{{{serviceDisplayName}}}"',
     "service-started": 'Service started on host {{{host}}}: "{{{serviceDisplayName}}}"',
+    "server-license-alert": "{{{message}}}",
 }
 #: context fields that template_context(chat=...) has already escaped and cut
 ESCAPED_FIELDS = frozenset({"scriptLogHead", "scriptLogTail", "executionDetailsConcatenated"})
@@ -94,6 +100,11 @@ def text_context(alert: ReloadAlert, options: ContextOptions, block: ChatEventBl
 def service_chat_context(change: ServiceStateChanged, options: ContextOptions) -> dict[str, Any]:
     """The service monitor's template fields, every string safe inside a JSON string."""
     return {key: _json_ready(value) for key, value in service_context(change, options).items()}
+
+
+def license_chat_context(alert: ServerLicenseAlert, options: ContextOptions) -> dict[str, Any]:
+    """The server licence alert's template fields, every string safe inside a JSON string."""
+    return {key: _json_ready(value) for key, value in license_context(alert, options).items()}
 
 
 class ChatTemplates:
@@ -164,6 +175,7 @@ __all__ = [
     "ChatTemplates",
     "chat_context",
     "json_text",
+    "license_chat_context",
     "requote",
     "service_chat_context",
     "text_context",

@@ -103,6 +103,9 @@ class EmailSection(AlertChannel):
     #: service and recipient, stopped and started apart; custom properties and app owners do not apply
     service_stopped: EmailEventBlock = Field(default_factory=_service_block)
     service_started: EmailEventBlock = Field(default_factory=_service_block)
+    #: the server licence monitor's threshold alert: to ``recipients``, rate limit per alert kind
+    #: (``license-expired`` / ``license-expiring``) and recipient; high priority unless written
+    server_license_alert: EmailEventBlock = Field(default_factory=_service_block)
 
     @model_validator(mode="after")
     def _butler_property_names(self) -> EmailSection:
@@ -115,7 +118,7 @@ class EmailSection(AlertChannel):
                 block.enable_by_custom_property.name = f"Butler_{middle}AlertEnableEmail"
         if "tail_lines" not in self.reload_success.model_fields_set:
             self.reload_success.tail_lines = 25  # Butler's default for successful reloads
-        for block in (self.service_stopped, self.service_started):
+        for block in (self.service_stopped, self.service_started, self.server_license_alert):
             if "rate_limit_s" not in block.model_fields_set:
                 block.rate_limit_s = 300.0
             if "priority" not in block.model_fields_set:

@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sensebutler.alerts.config import AlertEventBlock
-from sensebutler.alerts.context import service_context, service_message, template_context
+from sensebutler.alerts.context import license_context, service_context, service_message, template_context
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError, TemplateSet, default_template
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.logs import RateLimitedLog
 from sensebutler.qlik.errors import QlikError
 from sensebutler.runtime import Runtime, StartupError
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class EmailSink(AlertSink):
-    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind)
 
     def __init__(self, runtime: Runtime, section: EmailSection) -> None:
         super().__init__("email", section, EmailDestination(section.smtp), runtime)
@@ -62,6 +62,15 @@ class EmailSink(AlertSink):
         self, change: ServiceStateChanged, event: str, block: AlertEventBlock
     ) -> Iterable[bytes]:
         assert isinstance(block, EmailEventBlock)
+        context = service_context(change, self.options)
+        service = change.current
+        key = f"{service.host}|{service.service_name}"
+        return await self._monitor_mails(event, block, context, key, change.time_ns)
+
+    async def _monitor_mails(
+        self, event: str, block: EmailEventBlock, context: dict[str, Any], key: str, time_ns: int
+    ) -> list[bytes]:
+        """One mail per recipient of a monitor alert, rate-limited per ``key|address``."""
         found = recipients_for_service(block)
         if found.invalid:
             self._warn.log(
@@ -70,7 +79,6 @@ class EmailSink(AlertSink):
         addresses = found.all()
         if not addresses:
             return []
-        context = service_context(change, self.options)
         body = self.templates.render(f"{event}:body", context, fallback=_service_fallback)
         subject = " ".join(
             html.unescape(
@@ -78,11 +86,10 @@ class EmailSink(AlertSink):
             ).split()
         )
         sender = block.from_address or self.email.from_address
-        service = change.current
         made = []
         for address in addresses:
-            key = f"{service.host}|{service.service_name}|{address.casefold()}"
-            if not await self.allow(event, key, block):
+            limit_key = f"{key}|{address.casefold()}"
+            if not await self.allow(event, limit_key, block):
                 continue
             made.append(
                 mail_record(
@@ -91,10 +98,18 @@ class EmailSink(AlertSink):
                     subject=subject,
                     html=body,
                     priority=block.priority,
-                    key=f"{event}|{key}|{change.time_ns}",
+                    key=f"{event}|{limit_key}|{time_ns}",
                 )
             )
         return made
+
+    async def license_records(
+        self, alert: ServerLicenseAlert, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """To the block's recipients, rate-limited per alert kind and recipient."""
+        assert isinstance(block, EmailEventBlock)
+        context = license_context(alert, self.options)
+        return await self._monitor_mails(event, block, context, f"license-{alert.alert}", alert.time_ns)
 
     async def start(self) -> None:
         await self._check_custom_properties()

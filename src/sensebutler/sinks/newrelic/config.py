@@ -171,6 +171,31 @@ class NewRelicServiceAlerts(Section):
         return found
 
 
+class NewRelicLicenseAlert(NewRelicServiceAlert):
+    """The server licence alert (expired, or expiring within the threshold) as a New Relic event
+    and/or log. Butler has none; the names are ours in Butler's style."""
+
+    #: at most one event (and one log) per alert kind (``license-expired`` / ``license-expiring``)
+    rate_limit_s: float = Field(default=300.0, ge=0, le=30 * 86_400)
+    event_type: str = Field(default="qs_serverLicenseEvent", pattern=r"^[A-Za-z0-9_:]+$")
+    log_type: str = Field(default="qs_serverLicenseLog", min_length=1)
+
+
+class NewRelicLicenseAlerts(Section):
+    """``server_license_alert`` events (the server licence monitor)."""
+
+    server_license_alert: NewRelicLicenseAlert = NewRelicLicenseAlert()
+
+    def targets(self) -> list[tuple[str, AlertApi, NewRelicLicenseAlert, NewRelicServiceTarget]]:
+        """``("server-license-alert", api, alert, target)`` of every enabled target."""
+        alert = self.server_license_alert
+        pairs: tuple[tuple[AlertApi, NewRelicServiceTarget], ...] = (
+            ("event", alert.event),
+            ("log", alert.log),
+        )
+        return [("server-license-alert", api, alert, target) for api, target in pairs if target.enable]
+
+
 class NewRelicSection(SinkSection):
     accounts: list[NewRelicAccount] = []
     metric_url: str = "https://metric-api.eu.newrelic.com/metric/v1"
@@ -187,6 +212,7 @@ class NewRelicSection(SinkSection):
     scramble_users: bool = True
     reload_alerts: NewRelicReloadAlerts = NewRelicReloadAlerts()
     service_alerts: NewRelicServiceAlerts = NewRelicServiceAlerts()
+    license_alerts: NewRelicLicenseAlerts = NewRelicLicenseAlerts()
     required_when_enabled = ("accounts",)
 
     @model_validator(mode="after")
@@ -219,6 +245,17 @@ class NewRelicSection(SinkSection):
             f"service_alerts.{event.replace('-', '_')}.{api}.accounts: none (name at least one)"
             for event, api, _, service_target in self.service_alerts.targets()
             if not service_target.accounts
+        ]
+        unknown += [
+            f"license_alerts.server_license_alert.{api}.accounts: {name!r}"
+            for _, api, _, license_target in self.license_alerts.targets()
+            for name in license_target.accounts
+            if name not in names
+        ]
+        unknown += [
+            f"license_alerts.server_license_alert.{api}.accounts: none (name at least one)"
+            for _, api, _, license_target in self.license_alerts.targets()
+            if not license_target.accounts
         ]
         if unknown:
             known = ", ".join(names) or "none"

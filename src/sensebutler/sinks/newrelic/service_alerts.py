@@ -26,7 +26,7 @@ from sensebutler.sinks.newrelic.payloads import Item
 
 @dataclass(frozen=True)
 class ServiceTarget:
-    """One enabled event or log of service-stopped or service-started."""
+    """One enabled event or log of service-stopped, service-started (or server-license-alert)."""
 
     event: str
     api: AlertApi

@@ -1,5 +1,6 @@
 """New Relic: Butler SOS's Metric API and Event API payloads, each kind routed to its own accounts,
-Butler's reload-alert events and logs, routed per task, and its service monitor events and logs.
+Butler's reload-alert events and logs, routed per task, its service monitor events and logs, and the
+server licence alert's events and logs (names of our own: license_alerts.py).
 
 Names, routing and what differs from Butler SOS and Butler: docs/outputs.md.
 """
@@ -8,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from sensebutler.alerts.context import ContextOptions
 from sensebutler.alerts.limits import AlertLimits
 from sensebutler.events import Event
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.events.polled import HealthSample, ProxySessions, SelfMetrics
 from sensebutler.events.udp import LogEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
@@ -23,10 +24,11 @@ from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import DeliverySink, Sink, kinds_for
 from sensebutler.sinks.newrelic.client import NewRelicDestination
 from sensebutler.sinks.newrelic.config import NewRelicSection
-from sensebutler.sinks.newrelic.payloads import Payloads
+from sensebutler.sinks.newrelic.license_alerts import LicenseAlertItems
+from sensebutler.sinks.newrelic.payloads import Item, Payloads
 from sensebutler.sinks.newrelic.records import pack
 from sensebutler.sinks.newrelic.reload_alerts import ReloadAlertItems, records_of
-from sensebutler.sinks.newrelic.service_alerts import ServiceAlertItems
+from sensebutler.sinks.newrelic.service_alerts import ServiceAlertItems, ServiceTarget
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,9 @@ class NewRelicSink(DeliverySink):
         self.service_items = ServiceAlertItems(section)
         if self.service_items.targets:
             supported.add(ServiceStateChanged.kind)
+        self.license_items = LicenseAlertItems(section)
+        if self.license_items.targets:
+            supported.add(ServerLicenseAlert.kind)
         super().__init__(
             SINK_NAME,
             kinds_for(SINK_NAME, section.events, supported),
@@ -78,7 +83,7 @@ class NewRelicSink(DeliverySink):
             runtime.state_dir / "spool",
         )
         self.known_accounts = frozenset(account.name for account in section.accounts)
-        alerting = {ReloadAlert.kind, ServiceStateChanged.kind} & self.kinds
+        alerting = {ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind} & self.kinds
         self.limits = AlertLimits(runtime.state) if alerting else None
         self._pending: set[asyncio.Task[None]] = set()
         self._alert_log = RateLimitedLog(log, 60.0)
@@ -91,6 +96,10 @@ class NewRelicSink(DeliverySink):
         if isinstance(event, ServiceStateChanged):
             if event.kind in self.kinds and self.service_items.targets_for(event):
                 self._start(self._admit_service(event))
+            return
+        if isinstance(event, ServerLicenseAlert):
+            if event.kind in self.kinds and self.license_items.targets:
+                self._start(self._admit_license(event))
             return
         if not isinstance(event, ReloadAlert):
             super().submit(event)
@@ -106,11 +115,26 @@ class NewRelicSink(DeliverySink):
 
     async def _admit_service(self, change: ServiceStateChanged) -> None:
         """Rate limit per host|service (event and log apart), then one record per account."""
-        stats = self.delivery.stats
         key = f"{change.current.host}|{change.current.service_name}"
+        targets = self.service_items.targets_for(change)
+        await self._admit_monitor(
+            targets, key, lambda target: self.service_items.item(target, change), "service"
+        )
+
+    async def _admit_license(self, alert: ServerLicenseAlert) -> None:
+        """Rate limit per alert kind (event and log apart), then one record per account."""
+        items = self.license_items
+        await self._admit_monitor(
+            items.targets, f"license-{alert.alert}", lambda target: items.item(target, alert), "licence"
+        )
+
+    async def _admit_monitor(
+        self, targets: list[ServiceTarget], key: str, make: Callable[[ServiceTarget], Item], what: str
+    ) -> None:
+        stats = self.delivery.stats
         records: list[bytes] = []
         try:
-            for target in self.service_items.targets_for(change):
+            for target in targets:
                 accounts = target.settings.accounts
                 if not accounts:
                     continue
@@ -121,7 +145,7 @@ class NewRelicSink(DeliverySink):
                     stats.received += len(accounts)
                     stats.dropped["rate_limited"] += len(accounts)
                     continue
-                item = self.service_items.item(target, change)
+                item = make(target)
                 records += [pack(target.api, account, item) for account in accounts]
         except Exception as exc:
             stats.received += 1
@@ -129,8 +153,9 @@ class NewRelicSink(DeliverySink):
             self._alert_log.log(
                 logging.ERROR,
                 "encode",
-                "%s: cannot make the service alert items: %r",
+                "%s: cannot make the %s alert items: %r",
                 self.name,
+                what,
                 exc,
                 exc_info=True,
             )

@@ -11,6 +11,7 @@ slack:
   reload_aborted: { message_type: basic, basic_template: 'Reload aborted: "{{taskName}}"' }
   service_stopped: { channel: "#qlik-services", rate_limit_s: 300 }
   service_started: { channel: "#qlik-services" }
+  server_license_alert: { channel: "#qlik-admins" }   # expired / expiring, rate limit per alert kind
 ```
 """
 
@@ -41,6 +42,9 @@ class SlackSection(ChatSection):
     #: host|service, stopped and started apart
     service_stopped: SlackEventBlock = Field(default_factory=_off)
     service_started: SlackEventBlock = Field(default_factory=_off)
+    #: the server licence monitor's threshold alert: rate limit per alert kind (``license-expired`` /
+    #: ``license-expiring``), so an expiring alert does not hold back the expired one
+    server_license_alert: SlackEventBlock = Field(default_factory=_off)
 
 
 __all__ = ["SlackEventBlock", "SlackSection"]

@@ -15,12 +15,13 @@ from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, missing_text, service_context
+from sensebutler.alerts.context import ContextOptions, license_context, missing_text, service_context
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.chat.templates import (
     ChatTemplates,
     chat_context,
+    license_chat_context,
     service_chat_context,
     text_context,
 )
@@ -91,6 +92,23 @@ def slack_service_body(
     return _with_extras(message, block, section)
 
 
+def slack_license_body(
+    alert: ServerLicenseAlert,
+    event: str,
+    block: SlackEventBlock,
+    section: SlackSection,
+    templates: ChatTemplates,
+    options: ContextOptions,
+) -> bytes:
+    """The server licence alert as Slack JSON (formatted, or the basic message)."""
+    message: dict[str, Any] | None = None
+    if block.message_type == "formatted":
+        message = templates.formatted(event, license_chat_context(alert, options))
+    if message is None:
+        message = basic_message(templates.basic_text(event, license_context(alert, options)), options)
+    return _with_extras(message, block, section)
+
+
 def _with_extras(message: dict[str, Any], block: SlackEventBlock, section: SlackSection) -> bytes:
     extras = {
         "username": section.username,
@@ -101,4 +119,4 @@ def _with_extras(message: dict[str, Any], block: SlackEventBlock, section: Slack
     return orjson.dumps(message)
 
 
-__all__ = ["basic_message", "slack_body", "slack_service_body"]
+__all__ = ["basic_message", "slack_body", "slack_license_body", "slack_service_body"]

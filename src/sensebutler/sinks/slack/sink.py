@@ -8,19 +8,19 @@ from sensebutler.alerts.config import AlertEventBlock
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.chat.templates import ChatTemplates
 from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
-from sensebutler.sinks.slack.payload import slack_body, slack_service_body
+from sensebutler.sinks.slack.payload import slack_body, slack_license_body, slack_service_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
 
 
 class SlackSink(AlertSink):
-    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind)
 
     def __init__(self, runtime: Runtime, section: SlackSection) -> None:
         self.templates = ChatTemplates("slack", section)
@@ -42,6 +42,17 @@ class SlackSink(AlertSink):
         if not isinstance(block, SlackEventBlock) or not await self.allow(event, key, block):
             return []
         body = slack_service_body(change, event, block, self.slack, self.templates, self.options)
+        return [HttpRequest("POST", self.slack.url(event), body).pack()]
+
+    async def license_records(
+        self, alert: ServerLicenseAlert, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """Rate-limited per alert kind, so an "expiring" alert does not hold back "expired"."""
+        if not isinstance(block, SlackEventBlock) or not await self.allow(
+            event, f"license-{alert.alert}", block
+        ):
+            return []
+        body = slack_license_body(alert, event, block, self.slack, self.templates, self.options)
         return [HttpRequest("POST", self.slack.url(event), body).pack()]
 
 

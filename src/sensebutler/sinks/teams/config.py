@@ -8,6 +8,7 @@ teams:
   reload_aborted: { message_type: basic }
   service_stopped: { rate_limit_s: 300 }
   service_started: {}
+  server_license_alert: { rate_limit_s: 86400 }   # expired / expiring, rate limit per alert kind
 ```
 """
 
@@ -29,6 +30,9 @@ class TeamsSection(ChatSection):
     #: host|service, stopped and started apart
     service_stopped: ChatEventBlock = Field(default_factory=_off)
     service_started: ChatEventBlock = Field(default_factory=_off)
+    #: the server licence monitor's threshold alert: rate limit per alert kind (``license-expired`` /
+    #: ``license-expiring``)
+    server_license_alert: ChatEventBlock = Field(default_factory=_off)
 
 
 __all__ = ["TeamsSection"]

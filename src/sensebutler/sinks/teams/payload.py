@@ -13,13 +13,14 @@ from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, missing_text, service_context
+from sensebutler.alerts.context import ContextOptions, license_context, missing_text, service_context
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.chat.config import ChatEventBlock
 from sensebutler.sinks.chat.templates import (
     ChatTemplates,
     chat_context,
+    license_chat_context,
     service_chat_context,
     text_context,
 )
@@ -76,4 +77,20 @@ def teams_service_body(
     return orjson.dumps(message)
 
 
-__all__ = ["THEME_COLOUR", "basic_card", "teams_body", "teams_service_body"]
+def teams_license_body(
+    alert: ServerLicenseAlert,
+    event: str,
+    block: ChatEventBlock,
+    templates: ChatTemplates,
+    options: ContextOptions,
+) -> bytes:
+    """The server licence alert as a Teams message (formatted, or the basic card)."""
+    message: dict[str, Any] | None = None
+    if block.message_type == "formatted":
+        message = templates.formatted(event, license_chat_context(alert, options))
+    if message is None:
+        message = basic_card(templates.basic_text(event, license_context(alert, options)), options)
+    return orjson.dumps(message)
+
+
+__all__ = ["THEME_COLOUR", "basic_card", "teams_body", "teams_license_body", "teams_service_body"]

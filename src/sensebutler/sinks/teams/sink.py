@@ -8,20 +8,20 @@ from sensebutler.alerts.config import AlertEventBlock
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServiceStateChanged
+from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.chat.config import ChatEventBlock
 from sensebutler.sinks.chat.templates import ChatTemplates
 from sensebutler.sinks.teams.config import TeamsSection
-from sensebutler.sinks.teams.payload import teams_body, teams_service_body
+from sensebutler.sinks.teams.payload import teams_body, teams_license_body, teams_service_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
 
 
 class TeamsSink(AlertSink):
-    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind)
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind)
 
     def __init__(self, runtime: Runtime, section: TeamsSection) -> None:
         self.templates = ChatTemplates("teams", section)
@@ -43,6 +43,17 @@ class TeamsSink(AlertSink):
         if not isinstance(block, ChatEventBlock) or not await self.allow(event, key, block):
             return []
         body = teams_service_body(change, event, block, self.templates, self.options)
+        return [HttpRequest("POST", self.teams.url(event), body).pack()]
+
+    async def license_records(
+        self, alert: ServerLicenseAlert, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """Rate-limited per alert kind, so an "expiring" alert does not hold back "expired"."""
+        if not isinstance(block, ChatEventBlock) or not await self.allow(
+            event, f"license-{alert.alert}", block
+        ):
+            return []
+        body = teams_license_body(alert, event, block, self.templates, self.options)
         return [HttpRequest("POST", self.teams.url(event), body).pack()]
 
 

@@ -14,6 +14,7 @@ webhook:
   service_stopped: { rate_limit_s: 300 }   # per host|service; stopped and started apart
   service_started: { rate_limit_s: 300 }
   server_license_alert: { rate_limit_s: 300 }   # the licence monitor's expired / expiring alert
+  server_license_status: { rate_limit_s: 3600 }  # "server license status" at every check
 ```
 """
 
@@ -96,6 +97,8 @@ class WebhookSection(AlertChannel):
     service_started: WebhookEventBlock = Field(default_factory=_off)
     #: the server licence monitor's threshold alert (Butler ``qlikSenseServerLicenseExpiryAlert``)
     server_license_alert: WebhookEventBlock = Field(default_factory=_off)
+    #: the licence at every check (Butler ``qlikSenseServerLicenseMonitor`` with ``sendRecurring``)
+    server_license_status: WebhookEventBlock = Field(default_factory=_off)
 
     def targets(self, event: str) -> list[WebhookTarget]:
         """The webhooks of ``event`` (``reload-failed``): its own list, else the section's."""

@@ -21,7 +21,7 @@ import orjson
 
 from sensebutler.alerts.context import missing_text
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.webhook.config import WebhookTarget
 from sensebutler.sinks.webhook.request import HttpRequest
 
@@ -86,6 +86,11 @@ def license_fields(alert: ServerLicenseAlert) -> dict[str, Any]:
     return {"event": LICENSE_EVENT_TEXT[alert.alert], **alert.license.butler_json()}
 
 
+def license_status_fields(status: ServerLicense) -> dict[str, Any]:
+    """The recurring ``server license status`` webhook of every check."""
+    return {"event": "server license status", **status.butler_json()}
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -110,6 +115,7 @@ __all__ = [
     "LICENSE_EVENT_TEXT",
     "SERVICE_EVENT_TEXT",
     "license_fields",
+    "license_status_fields",
     "service_fields",
     "service_query",
     "webhook_fields",

@@ -9,13 +9,14 @@ from typing import TypeVar
 from sensebutler.alerts.config import AlertChannel, AlertEventBlock
 from sensebutler.alerts.sink import AlertSink, alert_delivery
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
+from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.webhook.config import WebhookEventBlock, WebhookSection
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.payload import (
     license_fields,
+    license_status_fields,
     service_fields,
     service_query,
     webhook_fields,
@@ -37,7 +38,7 @@ def one_request_per_batch(section: Section, runtime: Runtime) -> Section:
 
 
 class WebhookSink(AlertSink):
-    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind)
+    alert_kinds = (ReloadAlert.kind, ServiceStateChanged.kind, ServerLicenseAlert.kind, ServerLicense.kind)
 
     def __init__(self, runtime: Runtime, section: WebhookSection) -> None:
         lists = {"webhook.webhooks": section.webhooks}
@@ -78,6 +79,15 @@ class WebhookSink(AlertSink):
         if not await self.allow(event, f"license-{alert.alert}", block):
             return []
         fields = license_fields(alert)
+        return [webhook_request(target, fields).pack() for target in self.webhooks.targets(event)]
+
+    async def license_status_records(
+        self, status: ServerLicense, event: str, block: AlertEventBlock
+    ) -> Iterable[bytes]:
+        """Every check, with its own rate limit (key ``license-status``)."""
+        if not await self.allow(event, "license-status", block):
+            return []
+        fields = license_status_fields(status)
         return [webhook_request(target, fields).pack() for target in self.webhooks.targets(event)]
 
 
