@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from sensebutler.pipeline.router import Router
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sources.udp.ingest_metrics import IngestMetrics
 from sensebutler.sources.udp.inputs import UdpInput, build
+from tests.fixtures.net import async_wait_until
 from tests.pipeline.collect import CollectingSink
 
 ENGINE = (
@@ -358,13 +359,6 @@ while time.monotonic() < end:
 """
 
 
-async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
 async def test_stop_under_a_flood_returns_within_its_bound_and_counts_every_datagram(
     tmp_path: Path, receive: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -378,7 +372,9 @@ async def test_stop_under_a_flood_returns_within_its_bound_and_counts_every_data
     sender = subprocess.Popen([sys.executable, "-c", FLOOD, str(listener.port), str(flood_s), ENGINE])
     try:
         # the flood outruns the input: megabytes wait in the socket (loop) or the hand-off (thread)
-        await wait_until(lambda: listener.queue_bytes() > 2 * 1024 * 1024, 30, "a queue under the flood")
+        await async_wait_until(
+            lambda: listener.queue_bytes() > 2 * 1024 * 1024, 30, "a queue under the flood"
+        )
         with caplog.at_level(logging.WARNING, logger="sensebutler.sources.udp.listener"):
             # bound: stop_drain_s + DISCARD_MAX_S (+ a reader-thread poll); generous for a busy machine,
             # while the unbounded drain returned only when the sender stopped
@@ -476,7 +472,7 @@ async def test_the_thread_hand_off_is_bounded_and_what_it_drops_is_counted(tmp_p
             kernel = listener.read_kernel_drops() or 0
             return stats.received + kernel == sent and not thread.lost_unreported
 
-        await wait_until(all_counted, 30, "every datagram counted")
+        await async_wait_until(all_counted, 30, "every datagram counted")
         assert stats.dropped["queue_full"] > 0
         assert stats.received == stats.published + stats.dropped["queue_full"]
         assert len(rig.sink.of("log")) == stats.published

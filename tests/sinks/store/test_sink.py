@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 from sensebutler.config import Config
@@ -15,6 +13,7 @@ from sensebutler.sinks.store.config import StoreSection
 from sensebutler.sinks.store.records import SUPPORTED_KINDS
 from sensebutler.sinks.store.sink import StoreSink, build, find_store
 from sensebutler.sinks.store.storage import NS, Storage
+from tests.fixtures.net import async_wait_until
 from tests.sinks.output_events import T0_NS, health, scheduler_log_event, server, sessions, user_event
 
 DELIVERY = DeliveryConfig(flush_interval_s=0.05)
@@ -25,10 +24,7 @@ def make_sink(path: Path, tmp_path: Path) -> StoreSink:
 
 
 async def until_delivered(sink: StoreSink, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while sink.stats().delivered < count:
-        assert time.monotonic() < deadline, f"delivered {sink.stats().delivered} of {count}"
-        await asyncio.sleep(0.02)
+    await async_wait_until(lambda: sink.stats().delivered >= count, 30, f"{count} records delivered")
 
 
 async def test_events_are_kept_across_a_restart(tmp_path: Path) -> None:
@@ -83,10 +79,7 @@ async def test_bad_records_are_dropped_with_a_reason(tmp_path: Path) -> None:
     sink = make_sink(tmp_path / "store.sqlite", tmp_path)
     await sink.start()
     sink.delivery.enqueue([b"{broken", b'["s", "mem", "free", "{}", 1, 2.0]'])
-    deadline = time.monotonic() + 30
-    while sink.stats().delivered < 2:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
+    await until_delivered(sink, 2)
     await sink.stop()
     assert sink.stats().dropped == {"bad_record": 1}
 

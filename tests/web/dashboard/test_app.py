@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from sensebutler.sinks.store.sink import StoreSink
 from sensebutler.web.dashboard.access import COOKIE, DashboardAccess
 from sensebutler.web.dashboard.app import Dashboard
 from sensebutler.web.dashboard.queries import PAGES
+from tests.fixtures.net import async_wait_until
 from tests.sinks.output_events import health, server
 
 KEY = "k" * 32
@@ -28,10 +28,7 @@ async def test_pages_need_a_key_and_show_the_store(tmp_path: Path) -> None:
     await sink.start()
     now = time.time_ns()
     sink.submit(health(server("central"), time_ns=now - 10**9))
-    deadline = time.monotonic() + 30
-    while sink.stats().delivered == 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.02)
+    await async_wait_until(lambda: sink.stats().delivered > 0, 30, "the sample in the store")
     api = ApiSection.model_validate({"keys": [{"name": "ops", "key": KEY}]})
     dashboard = Dashboard(sink, DashboardAccess(api), 1.0)
     transport = httpx.ASGITransport(app=dashboard.app)
