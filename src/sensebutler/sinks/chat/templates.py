@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -141,6 +141,19 @@ class ChatTemplates:
 
     def basic_text(self, event: str, context: Mapping[str, Any]) -> str:
         return self.templates.render(f"{event}.basic", context)
+
+    def monitor_message(
+        self,
+        event: str,
+        formatted: bool,
+        contexts: tuple[Mapping[str, Any], Mapping[str, Any]],
+        basic: Callable[[str], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """A monitor alert's message: the formatted template's JSON when ``formatted`` (contexts:
+        the JSON-safe one for it, the plain one for the basic text), else ``basic`` of the basic text."""
+        chat, text = contexts
+        message = self.formatted(event, chat) if formatted else None
+        return message if message is not None else basic(self.basic_text(event, text))
 
     def formatted(self, event: str, context: Mapping[str, Any]) -> dict[str, Any] | None:
         """The parsed message, or None (logged, counted) when the basic message must go instead."""

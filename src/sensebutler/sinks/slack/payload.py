@@ -11,18 +11,16 @@ Both get ``username``, ``channel`` and ``icon_emoji`` when configured.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, license_context, missing_text, service_context
+from sensebutler.alerts.context import ContextOptions, missing_text
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.chat.templates import (
     ChatTemplates,
     chat_context,
-    license_chat_context,
-    service_chat_context,
     text_context,
 )
 from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
@@ -75,37 +73,17 @@ def slack_body(
     return _with_extras(message, block, section)
 
 
-def slack_service_body(
-    change: ServiceStateChanged,
+def slack_monitor_body(
     event: str,
+    contexts: tuple[Mapping[str, Any], Mapping[str, Any]],
     block: SlackEventBlock,
     section: SlackSection,
     templates: ChatTemplates,
     options: ContextOptions,
 ) -> bytes:
-    """A service that stopped or started, as Slack JSON (formatted, or the basic message)."""
-    message: dict[str, Any] | None = None
-    if block.message_type == "formatted":
-        message = templates.formatted(event, service_chat_context(change, options))
-    if message is None:
-        message = basic_message(templates.basic_text(event, service_context(change, options)), options)
-    return _with_extras(message, block, section)
-
-
-def slack_license_body(
-    alert: ServerLicenseAlert,
-    event: str,
-    block: SlackEventBlock,
-    section: SlackSection,
-    templates: ChatTemplates,
-    options: ContextOptions,
-) -> bytes:
-    """The server licence alert as Slack JSON (formatted, or the basic message)."""
-    message: dict[str, Any] | None = None
-    if block.message_type == "formatted":
-        message = templates.formatted(event, license_chat_context(alert, options))
-    if message is None:
-        message = basic_message(templates.basic_text(event, license_context(alert, options)), options)
+    """A service or licence alert: ``contexts`` for the formatted template and for the basic text."""
+    formatted = block.message_type == "formatted"
+    message = templates.monitor_message(event, formatted, contexts, lambda text: basic_message(text, options))
     return _with_extras(message, block, section)
 
 
@@ -119,4 +97,4 @@ def _with_extras(message: dict[str, Any], block: SlackEventBlock, section: Slack
     return orjson.dumps(message)
 
 
-__all__ = ["basic_message", "slack_body", "slack_license_body", "slack_service_body"]
+__all__ = ["basic_message", "slack_body", "slack_monitor_body"]

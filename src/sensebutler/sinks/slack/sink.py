@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sensebutler.alerts.config import AlertEventBlock
+from sensebutler.alerts.context import license_context, service_context
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
 from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
-from sensebutler.sinks.chat.templates import ChatTemplates
+from sensebutler.sinks.chat.templates import ChatTemplates, license_chat_context, service_chat_context
 from sensebutler.sinks.slack.config import SlackEventBlock, SlackSection
-from sensebutler.sinks.slack.payload import slack_body, slack_license_body, slack_service_body
+from sensebutler.sinks.slack.payload import slack_body, slack_monitor_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
@@ -41,7 +42,8 @@ class SlackSink(AlertSink):
         key = f"{change.current.host}|{change.current.service_name}"
         if not isinstance(block, SlackEventBlock) or not await self.allow(event, key, block):
             return []
-        body = slack_service_body(change, event, block, self.slack, self.templates, self.options)
+        contexts = (service_chat_context(change, self.options), service_context(change, self.options))
+        body = slack_monitor_body(event, contexts, block, self.slack, self.templates, self.options)
         return [HttpRequest("POST", self.slack.url(event), body).pack()]
 
     async def license_records(
@@ -52,7 +54,8 @@ class SlackSink(AlertSink):
             event, f"license-{alert.alert}", block
         ):
             return []
-        body = slack_license_body(alert, event, block, self.slack, self.templates, self.options)
+        contexts = (license_chat_context(alert, self.options), license_context(alert, self.options))
+        body = slack_monitor_body(event, contexts, block, self.slack, self.templates, self.options)
         return [HttpRequest("POST", self.slack.url(event), body).pack()]
 
 

@@ -9,19 +9,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from sensebutler.alerts.context import ContextOptions, license_context, missing_text, service_context
+from sensebutler.alerts.context import ContextOptions, missing_text
 from sensebutler.events.alerts import ReloadAlert
-from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.sinks.chat.config import ChatEventBlock
 from sensebutler.sinks.chat.templates import (
     ChatTemplates,
     chat_context,
-    license_chat_context,
-    service_chat_context,
     text_context,
 )
 
@@ -61,36 +59,17 @@ def teams_body(
     return orjson.dumps(message)
 
 
-def teams_service_body(
-    change: ServiceStateChanged,
+def teams_monitor_body(
     event: str,
+    contexts: tuple[Mapping[str, Any], Mapping[str, Any]],
     block: ChatEventBlock,
     templates: ChatTemplates,
     options: ContextOptions,
 ) -> bytes:
-    """A service that stopped or started, as a Teams message (formatted, or the basic card)."""
-    message: dict[str, Any] | None = None
-    if block.message_type == "formatted":
-        message = templates.formatted(event, service_chat_context(change, options))
-    if message is None:
-        message = basic_card(templates.basic_text(event, service_context(change, options)), options)
+    """A service or licence alert: ``contexts`` for the formatted template and for the basic text."""
+    formatted = block.message_type == "formatted"
+    message = templates.monitor_message(event, formatted, contexts, lambda text: basic_card(text, options))
     return orjson.dumps(message)
 
 
-def teams_license_body(
-    alert: ServerLicenseAlert,
-    event: str,
-    block: ChatEventBlock,
-    templates: ChatTemplates,
-    options: ContextOptions,
-) -> bytes:
-    """The server licence alert as a Teams message (formatted, or the basic card)."""
-    message: dict[str, Any] | None = None
-    if block.message_type == "formatted":
-        message = templates.formatted(event, license_chat_context(alert, options))
-    if message is None:
-        message = basic_card(templates.basic_text(event, license_context(alert, options)), options)
-    return orjson.dumps(message)
-
-
-__all__ = ["THEME_COLOUR", "basic_card", "teams_body", "teams_license_body", "teams_service_body"]
+__all__ = ["THEME_COLOUR", "basic_card", "teams_body", "teams_monitor_body"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sensebutler.alerts.config import AlertEventBlock
+from sensebutler.alerts.context import license_context, service_context
 from sensebutler.alerts.sink import AlertSink
 from sensebutler.alerts.templates import TemplateError
 from sensebutler.events.alerts import ReloadAlert
@@ -12,9 +13,9 @@ from sensebutler.events.monitors import ServerLicenseAlert, ServiceStateChanged
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.chat.config import ChatEventBlock
-from sensebutler.sinks.chat.templates import ChatTemplates
+from sensebutler.sinks.chat.templates import ChatTemplates, license_chat_context, service_chat_context
 from sensebutler.sinks.teams.config import TeamsSection
-from sensebutler.sinks.teams.payload import teams_body, teams_license_body, teams_service_body
+from sensebutler.sinks.teams.payload import teams_body, teams_monitor_body
 from sensebutler.sinks.webhook.destination import WebhookDestination
 from sensebutler.sinks.webhook.request import HttpRequest
 from sensebutler.sinks.webhook.sink import one_request_per_batch
@@ -42,7 +43,8 @@ class TeamsSink(AlertSink):
         key = f"{change.current.host}|{change.current.service_name}"
         if not isinstance(block, ChatEventBlock) or not await self.allow(event, key, block):
             return []
-        body = teams_service_body(change, event, block, self.templates, self.options)
+        contexts = (service_chat_context(change, self.options), service_context(change, self.options))
+        body = teams_monitor_body(event, contexts, block, self.templates, self.options)
         return [HttpRequest("POST", self.teams.url(event), body).pack()]
 
     async def license_records(
@@ -53,7 +55,8 @@ class TeamsSink(AlertSink):
             event, f"license-{alert.alert}", block
         ):
             return []
-        body = teams_license_body(alert, event, block, self.templates, self.options)
+        contexts = (license_chat_context(alert, self.options), license_context(alert, self.options))
+        body = teams_monitor_body(event, contexts, block, self.templates, self.options)
         return [HttpRequest("POST", self.teams.url(event), body).pack()]
 
 
