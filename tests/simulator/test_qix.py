@@ -22,6 +22,7 @@ from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
 from sensebutler.simulator import Simulator, SimulatorOptions
+from tests.fixtures.net import async_wait_until
 
 USER = {"X-Qlik-User": "UserDirectory=INTERNAL; UserId=sa_api"}
 
@@ -98,9 +99,7 @@ async def test_engine_session_counts_in_the_healthcheck(simulator: Simulator) ->
         await _call(ws, 1, -1, "OpenDoc", app.id)
         assert len(engine.connections) == 1
         assert app.id in engine.healthcheck(engine.started)["apps"]["loaded_docs"]
-    async with asyncio.timeout(10):
-        while engine.connections:
-            await asyncio.sleep(0.01)
+    await async_wait_until(lambda: not engine.connections, 10, "the session to end")
 
 
 async def test_errors_use_the_engines_codes(simulator: Simulator) -> None:
