@@ -3,40 +3,17 @@ standing in for Slack, Teams, outgoing webhooks and Signl4; the task's next succ
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sensebutler import app
 from sensebutler.config import Config
-from sensebutler.runtime import Runtime
 from sensebutler.simulator import Simulator
 from sensebutler.simulator.monitoring_config import monitoring_config
 from tests.fixtures.net import async_wait_until, free_udp_port
 from tests.fixtures.servers import HttpReceiver, RecordedRequest
+from tests.fixtures.service import running
 
 TASK = "Reload of Sales dashboard"
-
-
-@contextlib.asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Runtime]:
-    stop = asyncio.Event()
-    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-
-    async def on_ready(runtime: Runtime) -> None:
-        ready.set_result(runtime)
-
-    task = asyncio.create_task(app.run(config, stop, ready=on_ready))
-    try:
-        done, _ = await asyncio.wait({task, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
-        if task in done:
-            task.result()
-        yield ready.result()
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
 
 
 def chat_config(sim: Simulator, port: int, url: str, state: Path) -> dict[str, Any]:

@@ -6,49 +6,20 @@ This is what an admin runs: ``app.run`` with a configuration pointing at a (simu
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sensebutler import app
 from sensebutler.config import Config
-from sensebutler.runtime import Runtime
 from sensebutler.simulator import Simulator
 from sensebutler.simulator.monitoring_config import monitoring_config
 from sensebutler.simulator.send_udp import send_async
 from sensebutler.simulator.udp_samples import KINDS
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, MosquittoServer, MqttCollector
-
-
-async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await asyncio.to_thread(check)
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.2)
-
-
-@contextlib.asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Runtime]:
-    stop = asyncio.Event()
-    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-
-    async def on_ready(runtime: Runtime) -> None:
-        ready.set_result(runtime)
-
-    task = asyncio.create_task(app.run(config, stop, ready=on_ready))
-    try:
-        yield await asyncio.wait_for(asyncio.shield(ready), 30)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
+from tests.fixtures.service import eventually, running
 
 
 @pytest.fixture

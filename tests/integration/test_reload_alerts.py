@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sensebutler import app
 from sensebutler.config import Config
 from sensebutler.processors.reload_alerts import ReloadAlertEnricher
 from sensebutler.runtime import Runtime
@@ -22,31 +19,13 @@ from sensebutler.sinks.email.sink import EmailSink
 from sensebutler.sinks.script_log_files.sink import ScriptLogFilesSink
 from tests.fixtures.net import async_wait_until, free_udp_port
 from tests.fixtures.servers import SmtpServer
+from tests.fixtures.service import running
 
 COMPAT_EMAIL = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "compat" / "butler" / "templates" / "email"
 )
 TASK = "Reload of Sales dashboard"  # owner anna; task CPs: enable Yes, send to bi-team@lab.example.com
 OPS = "ops-team@example.com"
-
-
-@contextlib.asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Runtime]:
-    stop = asyncio.Event()
-    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-
-    async def on_ready(runtime: Runtime) -> None:
-        ready.set_result(runtime)
-
-    task = asyncio.create_task(app.run(config, stop, ready=on_ready))
-    try:
-        done, _ = await asyncio.wait({task, ready}, timeout=60, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
-        if task in done:
-            task.result()
-        yield ready.result()
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
 
 
 def alert_config(sim: Simulator, port: int, smtp: SmtpServer, state: Path, **email: Any) -> dict[str, Any]:

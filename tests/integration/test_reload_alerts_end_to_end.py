@@ -12,7 +12,8 @@ import pytest
 from sensebutler.simulator import Simulator
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, MosquittoServer, MqttCollector, unique_name
-from tests.integration.test_end_to_end import eventually, running, service_config
+from tests.fixtures.service import eventually, running
+from tests.integration.test_end_to_end import service_config
 
 
 @pytest.fixture

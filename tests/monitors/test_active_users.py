@@ -13,7 +13,7 @@ from sensebutler.simulator import Simulator
 from sensebutler.simulator.monitoring_config import monitoring_config
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import MosquittoServer, MqttCollector, unique_name
-from tests.integration.test_end_to_end import eventually, running
+from tests.fixtures.service import eventually, running
 
 PROXY_HOSTS = {"Central": "qlikserver1", "Rim1": "qlikserver2", "Rim2": "qlikserver3"}
 

@@ -14,7 +14,7 @@ from sensebutler.monitors.schedule import MonitorRunner
 from sensebutler.sinks.mqtt.config import MqttSection
 from sensebutler.sinks.mqtt.topics import TopicMap
 from tests.fixtures.servers import InfluxdServer, PostgresServer, unique_name
-from tests.integration.test_end_to_end import eventually, running
+from tests.fixtures.service import eventually, running
 
 TABLE = """
 CREATE TABLE public.log_entries (

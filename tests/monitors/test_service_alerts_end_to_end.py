@@ -20,7 +20,7 @@ from tests.fixtures.servers import (
     SmtpServer,
     unique_name,
 )
-from tests.integration.test_end_to_end import eventually, running
+from tests.fixtures.service import eventually, running
 
 CENTRAL, RIM1 = "qlikserver1.lab.example.com", "qlikserver2.lab.example.com"
 

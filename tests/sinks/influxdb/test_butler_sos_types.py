@@ -20,7 +20,7 @@ from sensebutler.sinks.influxdb.schema import FIELDS, VERSIONS, output_type
 from sensebutler.sinks.influxdb.sink import InfluxSink
 from tests.fixtures.net import free_udp_port
 from tests.fixtures.servers import InfluxdServer, unique_name
-from tests.integration.test_end_to_end import eventually, running
+from tests.fixtures.service import eventually, running
 from tests.sinks.influxdb.butler_sos_points import BUTLER_SOS_V1_LINES
 from tests.sinks.influxdb.events import (
     engine_log_event,
