@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench debs venv clean dashboard-assets
+.PHONY: demo test lint bench debs venv clean web-assets
 
 demo: $(STAMP)
 	$(BIN)/sensebutler demo
@@ -27,19 +27,28 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
-	$(MAKE) dashboard-assets
+	$(MAKE) web-assets
 	touch $(STAMP)
 
-# the dashboard's chart library, from the npm registry (never copied into the repository)
+# browser assets from the npm registry (never copied into the repository): the dashboard's chart
+# library and the API documentation's Swagger UI
 UPLOT_VERSION := 1.6.32
+SWAGGER_UI_VERSION := 5.35.0
 DASH_VENDOR := src/sensebutler/web/dashboard/vendor
-dashboard-assets: $(DASH_VENDOR)/uPlot.iife.min.js
+API_VENDOR := src/sensebutler/api/vendor
+web-assets: $(DASH_VENDOR)/uPlot.iife.min.js $(API_VENDOR)/swagger-ui-bundle.js
 
 $(DASH_VENDOR)/uPlot.iife.min.js:
 	@command -v npm >/dev/null || { echo "npm is needed for the dashboard's charts (apt-get install npm)" >&2; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix build/npm uplot@$(UPLOT_VERSION)
 	mkdir -p $(DASH_VENDOR)
 	cp build/npm/node_modules/uplot/dist/uPlot.iife.min.js build/npm/node_modules/uplot/dist/uPlot.min.css $(DASH_VENDOR)/
+
+$(API_VENDOR)/swagger-ui-bundle.js:
+	@command -v npm >/dev/null || { echo "npm is needed for the API documentation page (apt-get install npm)" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix build/npm swagger-ui-dist@$(SWAGGER_UI_VERSION)
+	mkdir -p $(API_VENDOR)
+	cd build/npm/node_modules/swagger-ui-dist && cp swagger-ui-bundle.js swagger-ui.css favicon-32x32.png $(CURDIR)/$(API_VENDOR)/
 
 debs:
 	@scripts/ensure-debian-packages.sh

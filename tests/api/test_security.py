@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from pathlib import Path
 
@@ -215,3 +216,13 @@ async def test_https_with_client_certificates_on_the_api_listener(tmp_path: Path
         async with httpx.AsyncClient(verify=without, trust_env=False) as c:
             with pytest.raises(httpx.HTTPError):
                 await c.get(f"{url}/v4/butlerping", headers={"X-API-Key": ADMIN_KEY})
+
+
+async def test_documentation_page_loads_its_assets_from_sensebutler_not_a_cdn(api: Runtime) -> None:
+    async with client(api, key=None) as c:
+        page = (await c.get("/documentation")).text
+        urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page)
+        assert "/documentation/assets/swagger-ui-bundle.js" in urls, page
+        assert not [u for u in urls if "://" in u], urls
+        for url in urls:
+            assert (await c.get(url)).status_code == 200, url

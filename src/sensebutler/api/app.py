@@ -11,20 +11,18 @@ Butler name in ``BUTLER_NAMES``), and a line in :data:`ROUTERS`. docs/api.md say
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import PlainTextResponse
-from ruamel.yaml import YAML
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sensebutler import __version__
 from sensebutler.api import (
     apps,
     config_view,
+    documentation,
     errors,
     files,
     keyvalues,
@@ -88,10 +86,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
         title="sensebutler API",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/documentation",
+        docs_url=None,
         openapi_url="/documentation/json",
         redoc_url=None,
-        swagger_ui_parameters={"operationsSorter": "alpha", "docExpansion": "list"},
     )
     errors.install(app)
     for make_router in ROUTERS:
@@ -112,14 +109,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.get("/documentation/yaml", include_in_schema=False)
-    async def openapi_yaml() -> PlainTextResponse:
-        buffer = io.StringIO()
-        yaml = YAML(typ="safe")
-        yaml.default_flow_style = False
-        yaml.dump(app.openapi(), buffer)
-        return PlainTextResponse(buffer.getvalue(), media_type="application/yaml")
-
+    documentation.install(app)
     return app
 
 

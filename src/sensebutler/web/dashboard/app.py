@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-#: filled by ``make dashboard-assets`` from the npm registry (not in the repository)
+#: filled by ``make web-assets`` from the npm registry (not in the repository)
 VENDOR = HERE / "vendor"
 RANGES = {"15m": 900, "1h": 3600, "6h": 21_600, "24h": 86_400, "7d": 604_800, "30d": 2_592_000}
 PREFIX = "/dashboard"
@@ -176,7 +176,7 @@ def build(runtime: Runtime) -> list[Component]:
         log.info("dashboard: off until api.keys has a key to sign in with")
         return []
     if not (VENDOR / "uPlot.iife.min.js").exists():
-        log.warning("dashboard: charts are missing (%s); run `make dashboard-assets`", VENDOR)
+        log.warning("dashboard: charts are missing (%s); run `make web-assets`", VENDOR)
     dashboard = Dashboard(store, DashboardAccess(api), section.update_interval_s)
     runtime.web.mount(PREFIX, dashboard.app, name="dashboard", listener=section.listener, exact=False)
     return []
