@@ -1,8 +1,9 @@
 """``GET`` and ``POST /v4/keyvalues/{namespace}`` answered without FastAPI's request machinery.
 
-Load scripts call these two far more than anything else. Through FastAPI (routing over every route,
-dependency solving, parameter and response validation, exception layers) a cached KV read cost about
-four times what the read itself costs (docs: ARCHITECTURE.md, bench/api.py). This ASGI layer sits in
+Load scripts call these two far more than anything else. Profiled under bench/api.py, about half of
+the server's time for a KV read went to FastAPI's layers (routing over every route, dependency
+solving for the key check, parameter and response validation, exception and telemetry layers) and
+under a tenth to the read itself (ARCHITECTURE.md has the numbers). This ASGI layer sits in
 front of the FastAPI app and answers the plain case itself: the key in ``X-API-Key``, a namespace
 and key the routes accept, a JSON body that :class:`KeyValueIn` validates. It uses what the routes
 use: ``Authenticator.authorise``, ``keyvalues.read_value`` / ``store_value``, the response models
