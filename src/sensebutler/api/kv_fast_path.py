@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ValidationError
@@ -70,14 +71,7 @@ class KeyValueFastPath:
         key = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)).get("key")
         if not api_key or not key:
             return False
-        try:
-            self.auth.authorise(api_key, SWITCH, scope.setdefault("state", {}))
-            body = _json(await read_value(self.kv, namespace, key))
-        except Exception as exc:
-            await service_error_response(exc, "GET", scope["path"])(scope, _no_body, send)
-        else:
-            await _send_json(send, 200, body)
-        self.served += 1
+        await self._answer(scope, send, api_key, 200, lambda: read_value(self.kv, namespace, key))
         return True
 
     async def _post(self, scope: Scope, receive: Receive, send: Send, namespace: str) -> Receive | None:
@@ -90,15 +84,21 @@ class KeyValueFastPath:
             data = KeyValueIn.model_validate(json.loads(body), from_attributes=True)
         except (ValueError, ValidationError, RecursionError):
             return _replay(body, receive)
+        await self._answer(scope, send, api_key, 201, lambda: store_value(self.kv, namespace, data))
+        return None
+
+    async def _answer(
+        self, scope: Scope, send: Send, api_key: str, status: int, action: Callable[[], Awaitable[BaseModel]]
+    ) -> None:
+        """Check the key, run ``action`` and send its answer as JSON, or the error answer FastAPI gives."""
         try:
             self.auth.authorise(api_key, SWITCH, scope.setdefault("state", {}))
-            body = _json(await store_value(self.kv, namespace, data))
+            body = _json(await action())
         except Exception as exc:
-            await service_error_response(exc, "POST", scope["path"])(scope, _no_body, send)
+            await service_error_response(exc, scope["method"], scope["path"])(scope, _no_body, send)
         else:
-            await _send_json(send, 201, body)
+            await _send_json(send, status, body)
         self.served += 1
-        return None
 
 
 def _headers(scope: Scope) -> tuple[str | None, str | None]:
