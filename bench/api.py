@@ -1,9 +1,13 @@
 """KV store requests per second through the REST API: GET and POST, SQLite and Redis backends.
 
 One sensebutler process (one worker, uvloop) with the API on; 50 keep-alive connections send
-requests back to back for ``--seconds`` each (a small HTTP/1.1 client on asyncio streams, so the
-load generator costs little next to the server). Prints one JSON object per backend and operation:
-requests/s, p50/p99 latency, errors (any answer other than the expected status) and the server's RSS.
+requests back to back for ``--seconds`` each (a small HTTP/1.1 client on asyncio streams and uvloop,
+in this process, so the load generator costs little next to the server: ``client_cpu``). Prints one
+JSON object per backend and operation: requests/s, p50/p99 latency, errors (any answer other than
+the expected status), the server's RSS, the server's CPU (cores busy, and CPU microseconds per
+request) and the 1-minute load average. On a shared 2-core machine requests/s is the server's share
+of a core divided by its cost per request: ``server_cpu_us_per_request`` is the steadier number.
+``--profile DIR`` samples the server with py-spy (``pip install py-spy``) into collapsed stacks.
 The redis-server is the test harness's (loopback, no persistence).
 """
 
@@ -12,9 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 
 import httpx
@@ -90,8 +98,10 @@ async def load(port: int, op: str, seconds: float, concurrency: int) -> dict[str
     errors: list[int] = []
     until = time.perf_counter() + seconds
     started = time.perf_counter()
+    cpu_started = time.process_time()
     await asyncio.gather(*(connection(port, op, until, latencies, errors) for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    client_cpu = (time.process_time() - cpu_started) / elapsed
     latencies.sort()
     return {
         "rps": round(len(latencies) / elapsed),
@@ -99,7 +109,28 @@ async def load(port: int, op: str, seconds: float, concurrency: int) -> dict[str
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
         "errors": len(errors),
         "requests": len(latencies),
+        "client_cpu": round(client_cpu, 2),
     }
+
+
+def run(load: Coroutine[None, None, dict[str, float]]) -> dict[str, float]:
+    """The load on uvloop when it is there (as the server), so the generator costs less."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(load)
+    return uvloop.run(load)
+
+
+def profile(pid: int, args: argparse.Namespace, name: str) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling the server for the load's duration (``--profile DIR``), collapsed stacks in DIR."""
+    if args.profile is None:
+        return None
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    args.profile.mkdir(parents=True, exist_ok=True)
+    argv = [py_spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds)), "--rate", "200"]
+    argv += ["--format", "raw", "--nonblocking", "--output", str(args.profile / f"{name}.txt")]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run_backend(backend: str, state: dict[str, object], args: argparse.Namespace) -> None:
@@ -128,7 +159,15 @@ def run_backend(backend: str, state: dict[str, object], args: argparse.Namespace
             process = psutil.Process(server.pid)
             rss_start = process.memory_info().rss / 2**20
             for op in ("kv_post", "kv_get"):  # POST first: GET then finds every key
-                result = asyncio.run(load(port, op, args.seconds, args.concurrency))
+                profiler = profile(server.pid, args, f"{backend}-{op}")
+                cpu_before = process.cpu_times()
+                result = run(load(port, op, args.seconds, args.concurrency))
+                cpu_after = process.cpu_times()
+                if profiler is not None:
+                    profiler.wait()
+                server_cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / (
+                    args.seconds
+                )
                 line = {
                     "bench": "api",
                     "op": op,
@@ -136,6 +175,9 @@ def run_backend(backend: str, state: dict[str, object], args: argparse.Namespace
                     "concurrency": args.concurrency,
                     "seconds": args.seconds,
                     **result,
+                    "server_cpu": round(server_cpu, 2),
+                    "server_cpu_us_per_request": round(server_cpu * args.seconds / result["requests"] * 1e6),
+                    "loadavg_1m": round(os.getloadavg()[0], 2),
                     "rss_mb": round(process.memory_info().rss / 2**20, 1),
                     "rss_start_mb": round(rss_start, 1),
                 }
@@ -149,6 +191,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--backend", choices=["sqlite", "redis", "both"], default="both")
+    parser.add_argument(
+        "--profile", type=Path, help="sample the server with py-spy (pip install py-spy) into this folder"
+    )
     args = parser.parse_args()
     if args.backend in ("sqlite", "both"):
         run_backend("sqlite", {}, args)

@@ -1,8 +1,9 @@
 """The REST API: a FastAPI app on the one web server (``runtime.web``), built from :data:`ROUTERS`.
 
 Request path, outermost first: method override (POST + ``X-HTTP-Method-Override``) → audit log →
-per-client rate limit → body size limit → FastAPI (the endpoint's key and scope check is a
-dependency of each route, see :meth:`ApiContext.route`) → a router module → a service.
+per-client rate limit → body size limit → the KV fast path (plain KV GET and POST, see
+:mod:`.kv_fast_path`) → FastAPI (the endpoint's key and scope check is a dependency of each route,
+see :meth:`ApiContext.route`) → a router module → a service.
 
 Adding an endpoint: a router module with ``router(ctx) -> APIRouter`` registering routes through
 ``ctx.route(api, "<switch>", METHOD, "/v4/...")``, a switch in ``config.ApiEndpoints`` (and its
@@ -35,6 +36,7 @@ from sensebutler.api import (
 from sensebutler.api.audit import AuditLog
 from sensebutler.api.auth import Authenticator
 from sensebutler.api.context import ApiContext
+from sensebutler.api.kv_fast_path import KeyValueFastPath
 from sensebutler.api.limits import BodyLimitMiddleware, ClientRateLimit, RateLimitMiddleware
 from sensebutler.api.override import MethodOverride
 from sensebutler.config import Config
@@ -126,10 +128,13 @@ class _WholePath:
         await self.app(scope, receive, send)
 
 
-def asgi_app(ctx: ApiContext) -> ASGIApp:
-    """The FastAPI app inside the request limits, audit log and method override."""
+def asgi_app(ctx: ApiContext, *, fast_path: bool = True) -> ASGIApp:
+    """The FastAPI app inside the request limits, audit log and method override; in front of it the
+    KV fast path (``fast_path=False``: without it, the oracle its tests compare with)."""
     section = ctx.api
     app: ASGIApp = _WholePath(create_app(ctx))
+    if fast_path and ctx.kv is not None and ctx.enabled(keyvalues.SWITCH):
+        app = KeyValueFastPath(app, ctx.kv, ctx.auth)
     app = BodyLimitMiddleware(app, section.max_body_bytes)
     if section.rate_limit.enable:
         app = RateLimitMiddleware(

@@ -46,6 +46,28 @@ class Authenticator:
                 found = key
         return found
 
+    def authorise(self, presented: str | None, switch: str, state: dict[str, object]) -> None:
+        """Let ``presented`` call ``switch``, or raise :class:`ApiError` 401 or 403; records the
+        caller's name (the key's, or ``anonymous``) in the request ``state`` for the audit log."""
+        if not presented:
+            if self.allow_anonymous:
+                state[CALLER] = ANONYMOUS
+                return
+            self.denied += 1
+            raise ApiError(
+                401,
+                "An API key is required (X-API-Key header, Bearer token or query parameter)",
+                headers=_CHALLENGE,
+            )
+        key = self.identify(presented)
+        if key is None:
+            self.denied += 1
+            raise ApiError(401, "The API key is not valid", headers=_CHALLENGE)
+        state[CALLER] = key.name
+        if ALL_SCOPES not in key.scopes and switch not in key.scopes:
+            self.denied += 1
+            raise ApiError(403, f"The API key '{key.name}' may not call this endpoint (scope {switch})")
+
     def guard(self, switch: str) -> Guard:
         """A dependency that lets a request through only with a key allowed to call ``switch``."""
 
@@ -56,23 +78,6 @@ class Authenticator:
             query: str | None = Security(self.query),
         ) -> None:
             presented = header or (bearer.credentials if bearer else None) or query
-            if not presented:
-                if self.allow_anonymous:
-                    request.state.__setattr__(CALLER, ANONYMOUS)
-                    return
-                self.denied += 1
-                raise ApiError(
-                    401,
-                    "An API key is required (X-API-Key header, Bearer token or query parameter)",
-                    headers=_CHALLENGE,
-                )
-            key = self.identify(presented)
-            if key is None:
-                self.denied += 1
-                raise ApiError(401, "The API key is not valid", headers=_CHALLENGE)
-            request.state.__setattr__(CALLER, key.name)
-            if ALL_SCOPES not in key.scopes and switch not in key.scopes:
-                self.denied += 1
-                raise ApiError(403, f"The API key '{key.name}' may not call this endpoint (scope {switch})")
+            self.authorise(presented, switch, request.scope.setdefault("state", {}))
 
         return require_key

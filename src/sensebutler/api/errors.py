@@ -80,12 +80,30 @@ def describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def service_error_response(exc: Exception, method: str, path: str) -> JSONResponse:
+    """The answer to an exception a service raised (``method`` and ``path`` are for the log)."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.message, headers=exc.headers)
+    if isinstance(exc, FileOpError):
+        return error_response(exc.status, str(exc))
+    if isinstance(exc, KvError | ScheduleError | StartRequestError):
+        return error_response(400, str(exc))
+    if isinstance(exc, StateUnavailable):
+        log.warning("%s %s: %s", method, path, exc)
+        return error_response(
+            503, "The state backend is unavailable; try again later", headers={"Retry-After": "5"}
+        )
+    if isinstance(exc, QlikError) and exc.engine_code == ENGINE_APP_NOT_FOUND:
+        return error_response(404, f"App not found: {exc.detail}")
+    if isinstance(exc, QlikError):
+        log.warning("%s %s: %s", method, path, exc)
+        return error_response(502, f"Qlik Sense did not answer as expected: {exc}")
+    log.exception("%s %s failed", method, path, exc_info=exc)
+    return error_response(500, "Internal error")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the same shape."""
-
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.message, headers=exc.headers)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -100,27 +118,12 @@ def install(app: FastAPI) -> None:
         return error_response(400, describe_validation(exc), code=VALIDATION_CODE)
 
     async def service_error(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, FileOpError):
-            return error_response(exc.status, str(exc))
-        if isinstance(exc, KvError | ScheduleError | StartRequestError):
-            return error_response(400, str(exc))
-        if isinstance(exc, StateUnavailable):
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
-            return error_response(
-                503, "The state backend is unavailable; try again later", headers={"Retry-After": "5"}
-            )
-        if isinstance(exc, QlikError) and exc.engine_code == ENGINE_APP_NOT_FOUND:
-            return error_response(404, f"App not found: {exc.detail}")
-        if isinstance(exc, QlikError):
-            log.warning("%s %s: %s", request.method, request.url.path, exc)
-            return error_response(502, f"Qlik Sense did not answer as expected: {exc}")
-        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "Internal error")
+        return service_error_response(exc, request.method, request.url.path)
 
-    app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for kind in (
+        ApiError,
         KvError,
         ScheduleError,
         StartRequestError,

@@ -71,15 +71,28 @@ class KeyList(BaseModel):
 
 
 #: no control characters and no "/" (a path segment; the web server's routes do not match newlines)
-NAME_PATTERN = r"^[^\x00-\x1f\x7f/]+$"
+NAME_CHARACTERS = r"[^\x00-\x1f\x7f/]+"
+NAME_PATTERN = f"^{NAME_CHARACTERS}$"
+NAME_MAX_LENGTH = 1024
 NamespacePath = Path(
     min_length=1,
-    max_length=1024,
+    max_length=NAME_MAX_LENGTH,
     pattern=NAME_PATTERN,
     description="Namespace name",
     examples=["Sales ETL step 2"],
 )
 KeyQuery = Query(min_length=1, description="Key name", examples=["Last extract timestamp"])
+
+
+async def read_value(kv: KeyValueStore, namespace: str, key: str) -> KeyValueOut:
+    pair = await kv.get(namespace, key)
+    return KeyValueOut(namespace=pair.namespace, key=pair.key, value=pair.value)
+
+
+async def store_value(kv: KeyValueStore, namespace: str, body: KeyValueIn) -> KeyValueStored:
+    ttl = math.ceil(float(body.ttl or 0))
+    pair = await kv.put(namespace, body.key, body.text(), ttl)
+    return KeyValueStored(namespace=pair.namespace, key=pair.key, value=pair.value, ttl=pair.ttl_ms)
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -105,8 +118,7 @@ def router(ctx: ApiContext) -> APIRouter:
     )
     async def get_value(namespace: str = NamespacePath, key: str = KeyQuery) -> KeyValueOut:
         """The value of ``key`` in ``namespace``."""
-        pair = await store().get(namespace, key)
-        return KeyValueOut(namespace=pair.namespace, key=pair.key, value=pair.value)
+        return await read_value(store(), namespace, key)
 
     @ctx.route(
         api,
@@ -134,9 +146,7 @@ def router(ctx: ApiContext) -> APIRouter:
     )
     async def put_value(body: KeyValueIn, namespace: str = NamespacePath) -> KeyValueStored:
         """Store a value (the namespace is created if needed); an existing key gets the new value and TTL."""
-        ttl = math.ceil(float(body.ttl or 0))
-        pair = await store().put(namespace, body.key, body.text(), ttl)
-        return KeyValueStored(namespace=pair.namespace, key=pair.key, value=pair.value, ttl=pair.ttl_ms)
+        return await store_value(store(), namespace, body)
 
     @ctx.route(
         api,
@@ -148,7 +158,8 @@ def router(ctx: ApiContext) -> APIRouter:
         responses={400: {"description": "Namespace or key not found"}},
     )
     async def delete_value(
-        namespace: str = NamespacePath, key: str = Path(min_length=1, max_length=1024, pattern=NAME_PATTERN)
+        namespace: str = NamespacePath,
+        key: str = Path(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NAME_PATTERN),
     ) -> Response:
         """Delete one key."""
         await store().delete(namespace, key)

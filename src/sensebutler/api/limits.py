@@ -76,8 +76,11 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        has_body = False
         for name, value in scope["headers"]:
-            if name.lower() == b"content-length":
+            name = name.lower()
+            if name == b"content-length":
+                has_body = True
                 try:
                     declared = int(value)
                 except ValueError:
@@ -85,6 +88,11 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     await self._refuse(scope, receive, send)
                     return
+            elif name == b"transfer-encoding":
+                has_body = True
+        if not has_body:  # HTTP/1.1: a request without either header has no body
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 

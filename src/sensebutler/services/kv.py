@@ -100,15 +100,17 @@ class KeyValueStore:
         data = value.encode("utf-8", "surrogatepass")
         if len(data) > self.max_value_bytes:
             raise KvBadInput(f"value is {len(data)} bytes; at most {self.max_value_bytes} are accepted")
-        full_key = _value_key(namespace, key)
-        if await self.state.get(full_key) is None:
+        full_key, marker = _value_key(namespace, key), _NS_PREFIX + _encoded(namespace)
+        existing, marked = await self.state.get_many([full_key, marker])
+        if existing is None:
             held = await self.state.keys(f"{_VALUE_PREFIX}{_encoded(namespace)}:")
             if len(held) >= self.max_keys_per_namespace:
                 raise KvLimitReached(
                     f"Namespace {namespace} holds {len(held)} keys, the most allowed "
                     f"(api.key_value_store.max_keys_per_namespace); delete keys or let them expire"
                 )
-        await self.state.put(_NS_PREFIX + _encoded(namespace), b"1")
+        if marked is None:
+            await self.state.put(marker, b"1")
         await self.state.put(full_key, data, ttl_ms / 1000 if ttl_ms else None)
         return KeyValue(namespace, key, value, ttl_ms)
 

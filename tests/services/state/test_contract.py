@@ -40,6 +40,17 @@ async def test_get_put_overwrite_delete(backend: StateBackend) -> None:
     assert await backend.get("k") is None
 
 
+async def test_get_many_answers_in_order_with_none_for_missing_and_expired(backend: StateBackend) -> None:
+    await backend.put("a", b"1")
+    await backend.put("b", b"2")
+    await backend.put("short", b"3", ttl_s=0.2)
+    await expired(backend, "short")
+    assert await backend.get_many(["b", "missing", "a", "short", "a"]) == [b"2", None, b"1", None, b"1"]
+    assert await backend.get_many([]) == []
+    with pytest.raises(ValueError, match="key"):
+        await backend.get_many(["a", ""])
+
+
 async def test_value_expires_and_is_then_absent_everywhere(backend: StateBackend) -> None:
     await backend.put("short", b"v", ttl_s=0.2)
     await backend.put("stays", b"v")

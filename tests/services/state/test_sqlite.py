@@ -59,6 +59,34 @@ async def test_a_locked_file_waits_off_the_loop_then_gives_up_as_unavailable(tmp
         await impatient.close()
 
 
+async def test_reads_see_other_processes_writes_and_work_from_other_threads(tmp_path: Path) -> None:
+    """Point reads run on the loop's own connection: they see what another connection committed a
+    moment ago, and a call from another thread (whose loop may not use that connection) still works."""
+    path = tmp_path / "state.sqlite"
+    backend = SqliteStateBackend(path)
+    await backend.start()
+    other_process = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert await backend.get("k") is None
+        other_process.execute("INSERT INTO kv (key, value, expires_at) VALUES ('k', x'01', NULL)")
+        assert await backend.get("k") == b"\x01"
+        other_process.execute("BEGIN IMMEDIATE")  # a writer holding the lock does not hold readers up
+        other_process.execute("UPDATE kv SET value = x'02' WHERE key = 'k'")
+        assert await backend.get_many(["k", "missing"]) == [b"\x01", None]
+        other_process.execute("COMMIT")
+        assert await backend.get("k") == b"\x02"
+        await backend.put("timed", b"v", ttl_s=60)
+
+        async def in_another_loop() -> tuple[bytes | None, float | None]:
+            return await backend.get("k"), await backend.ttl("timed")
+
+        value, ttl = await asyncio.to_thread(asyncio.run, in_another_loop())
+        assert value == b"\x02" and ttl is not None and 0 < ttl <= 60
+    finally:
+        other_process.close()
+        await backend.close()
+
+
 def claim_keys(
     path: str, barrier: multiprocessing.synchronize.Barrier, results: multiprocessing.Queue[list[str]]
 ) -> None:

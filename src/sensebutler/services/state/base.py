@@ -2,7 +2,7 @@
 
 Key spaces:
 
-* **values**: ``get``/``put``/``put_if_absent``/``delete``/``ttl``/``keys``, counters (``incr``)
+* **values**: ``get``/``get_many``/``put``/``put_if_absent``/``delete``/``ttl``/``keys``, counters (``incr``)
   and leases live in one key space. A counter is stored as its decimal ASCII digits (``get`` of a
   counter at 5 returns ``b"5"``); a lease's value is its owner's name, UTF-8.
 * **sets**: ``set_add``/``set_remove``/``set_members`` use a separate key space, so a set and a value
@@ -23,6 +23,7 @@ features share one backend without collisions; docs/state.md lists the areas.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -41,6 +42,9 @@ class StateBackend(Protocol):
         """``close()`` under the name the runtime's components use."""
 
     async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The values of ``keys``, in their order (None for a missing one), read at one instant."""
 
     async def put(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         """Store ``value``; an overwrite replaces the TTL too (``None``: no expiry)."""

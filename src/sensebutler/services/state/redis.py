@@ -13,7 +13,7 @@ Needs Redis 2.6.12+ (``SET ... NX PX``, Lua). Every Redis connection or timeout 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
@@ -133,6 +133,15 @@ class RedisStateBackend:
         with self._translated():
             value = await client.get(self._value_key(key))
         return None if value is None else value.encode() if isinstance(value, str) else value
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        client = self._connected()
+        full_keys = [self._value_key(key) for key in keys]
+        if not full_keys:
+            return []
+        with self._translated():
+            values = await client.mget(full_keys)
+        return [None if v is None else v.encode() if isinstance(v, str) else v for v in values]
 
     async def put(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         client = self._connected()

@@ -1,7 +1,12 @@
 """State in one SQLite file (stdlib ``sqlite3``, WAL mode): the default, for one machine.
 
-Every call runs on one dedicated thread per backend object (``thread.CallThread``), so the event
-loop never blocks on the file and calls keep their order. Writes that read first (``incr``,
+Writes and scans run on one dedicated thread per backend object (``thread.CallThread``), so the
+event loop never waits for the write lock and writes keep their order. Point reads (``get``,
+``get_many``, ``ttl``) run on the event loop on a second, read-only connection: in WAL mode a
+reader never waits for a writer, a primary-key lookup costs a few microseconds, and the hop to the
+thread and back cost several times that (bench/api.py). If the file is busy anyway (another process
+recovering the WAL) or the call comes from another thread, the read goes to the thread; a read sees
+every write whose call has returned, from any process. Writes that read first (``incr``,
 ``lease``, ``put_if_absent``, ...) run in ``BEGIN IMMEDIATE`` transactions, which take SQLite's
 write lock before reading: several processes sharing the file (two instances on one machine) stay
 atomic. A process that finds the file locked waits up to ``busy_timeout_s``, then the call raises
@@ -20,7 +25,7 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,6 +84,7 @@ class SqliteStateBackend:
         self.purge_interval_s = purge_interval_s
         self._thread: CallThread | None = None
         self._db: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
         self._purge_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -96,6 +102,7 @@ class SqliteStateBackend:
             self._thread.close()
             self._thread = None
             raise
+        self._reader = self._open_reader()
         self._purge_task = asyncio.create_task(self._purge_loop(), name="state sqlite purge")
 
     def _open(self) -> None:
@@ -113,10 +120,24 @@ class SqliteStateBackend:
             raise
         self._db = db
 
+    def _open_reader(self) -> sqlite3.Connection | None:
+        """The event loop's read-only connection (None: every read goes to the thread)."""
+        try:
+            reader = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            reader.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            log.warning("state %s: no reader connection, reads go to the state thread: %s", self.path, exc)
+            return None
+        return reader
+
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with contextlib.suppress(sqlite3.Error):
+                reader.close()
         if self._purge_task is not None:
             self._purge_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,10 +160,24 @@ class SqliteStateBackend:
         check_key(key)
 
         def op(db: sqlite3.Connection) -> bytes | None:
-            row = db.execute(f"SELECT value FROM kv WHERE key = ? AND {_LIVE}", (key, time.time())).fetchone()
-            return None if row is None else bytes(row[0])
+            rows = db.execute(
+                f"SELECT value FROM kv WHERE key = ? AND {_LIVE}", (key, time.time())
+            ).fetchall()
+            return bytes(rows[0][0]) if rows else None
 
-        return await self._run_db(op)
+        return await self._read(op)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        for key in keys:
+            check_key(key)
+        marks = ", ".join("?" * len(keys))
+
+        def op(db: sqlite3.Connection) -> list[bytes | None]:
+            query = f"SELECT key, value FROM kv WHERE key IN ({marks}) AND {_LIVE}"
+            found = {str(k): bytes(v) for k, v in db.execute(query, (*keys, time.time())).fetchall()}
+            return [found.get(key) for key in keys]
+
+        return await self._read(op) if keys else []
 
     async def put(self, key: str, value: bytes, ttl_s: float | None = None) -> None:
         check_key(key)
@@ -188,10 +223,10 @@ class SqliteStateBackend:
 
         def op(db: sqlite3.Connection) -> float | None:
             now = time.time()
-            row = db.execute(f"SELECT expires_at FROM kv WHERE key = ? AND {_LIVE}", (key, now)).fetchone()
-            return None if row is None or row[0] is None else max(0.0, float(row[0]) - now)
+            rows = db.execute(f"SELECT expires_at FROM kv WHERE key = ? AND {_LIVE}", (key, now)).fetchall()
+            return None if not rows or rows[0][0] is None else max(0.0, float(rows[0][0]) - now)
 
-        return await self._run_db(op)
+        return await self._read(op)
 
     async def keys(self, prefix: str = "") -> list[str]:
         if not isinstance(prefix, str):
@@ -358,6 +393,19 @@ class SqliteStateBackend:
             raise StateUnavailable("sqlite", str(self.path), str(exc)) from exc
         except ClosedError as exc:
             raise StateUnavailable("sqlite", str(self.path), "the backend was closed") from exc
+
+    async def _read(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """``op`` on the reader connection, here on the loop; on the thread when that cannot be.
+
+        ``fetchall``: a statement left unfinished would keep the reader's snapshot of the file open.
+        """
+        reader = self._reader
+        if reader is not None:
+            try:
+                return op(reader)
+            except sqlite3.Error:  # busy, or called from another thread than the loop's
+                pass
+        return await self._run_db(op)
 
     async def _run_db(self, op: Callable[[sqlite3.Connection], T]) -> T:
         return await self._run(lambda: op(self._connection()))
