@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
 
 from sensebutler.sinks.influxdb.config import InfluxDbSection
-from sensebutler.sinks.influxdb.destination import display_url, error_text
+from sensebutler.sinks.influxdb.destination import display_url, error_text, write_request
 from sensebutler.web.dashboard.reader import ReadError
 
 _QUERY_SHOWN = 300
@@ -36,43 +36,30 @@ class ResultSeries:
     columns: list[str]
     values: list[list[Any]]
 
-    def rows(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=False)) for row in self.values]
 
-
-@dataclass(frozen=True)
-class QueryTarget:
-    params: dict[str, str]
-    headers: dict[str, str] = field(default_factory=dict)
-    auth: tuple[str, str] | None = None
-
-
-def query_target(section: InfluxDbSection) -> QueryTarget:
-    """Where and as whom the sink's data is read (secrets only in ``headers``/``auth``)."""
+def query_params(section: InfluxDbSection) -> dict[str, str]:
+    """Which database (and v1 retention policy) the sink's data is read from."""
     if section.version == 2:
-        token = section.v2.token.get_secret_value() if section.v2.token else ""
-        return QueryTarget({"db": section.v2.bucket}, {"Authorization": f"Token {token}"})
+        return {"db": section.v2.bucket}
     if section.version == 3:
-        token = section.v3.token.get_secret_value() if section.v3.token else ""
-        return QueryTarget({"db": section.v3.database}, {"Authorization": f"Bearer {token}"} if token else {})
-    v1 = section.v1
-    params = {"db": v1.database}
-    if v1.retention_policy.name:
-        params["rp"] = v1.retention_policy.name
-    password = v1.password.get_secret_value() if v1.password else ""
-    return QueryTarget(params, auth=(v1.username, password) if v1.username else None)
+        return {"db": section.v3.database}
+    params = {"db": section.v1.database}
+    if section.v1.retention_policy.name:
+        params["rp"] = section.v1.retention_policy.name
+    return params
 
 
 class InfluxQuery:
     def __init__(self, section: InfluxDbSection, ssl_context: ssl.SSLContext | None = None) -> None:
         self.url = display_url(section.url)
-        self.target = query_target(section)
+        self.params = query_params(section)
+        credentials = write_request(section)  # the sink's own: the same user reads
         self._client = httpx.Client(
             base_url=section.url,
             timeout=section.timeout_s,
             verify=ssl_context if ssl_context is not None else True,
-            auth=self.target.auth,
-            headers=self.target.headers,
+            auth=credentials.auth,
+            headers=credentials.headers,
             trust_env=False,
         )
 
@@ -81,7 +68,7 @@ class InfluxQuery:
 
     def series(self, statement: str) -> list[ResultSeries]:
         """The series of one statement's answer (none when nothing matched)."""
-        params = {**self.target.params, "q": statement, "epoch": "ns"}
+        params = {**self.params, "q": statement, "epoch": "ns"}
         shown = statement[:_QUERY_SHOWN]
         try:
             response = self._client.get("/query", params=params)
