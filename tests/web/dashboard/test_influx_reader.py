@@ -99,9 +99,12 @@ def chart(page: dict[str, Any], title: str) -> dict[str, list[list[float]]]:
 async def test_every_page_reads_what_the_influxdb_sink_wrote(
     influxd: InfluxdServer, influx_db: str, tmp_path: Path
 ) -> None:
+    # a retention policy that is not the database's default: the pages must read where the sink writes
+    policy = f'CREATE RETENTION POLICY "kept" ON "{influx_db}" DURATION INF REPLICATION 1'
+    httpx.post(f"{influxd.url}/query", data={"q": policy}, trust_env=False).raise_for_status()
     influx = {
         "url": influxd.url,
-        "v1": {"database": influx_db, "retention_policy": {"name": ""}},
+        "v1": {"database": influx_db, "retention_policy": {"name": "kept", "duration": "INF"}},
         "tasks": {"reload_success": {"all_tasks": True}},
     }
     async with running(config(tmp_path, influx)) as runtime:
@@ -127,6 +130,7 @@ async def test_every_page_reads_what_the_influxdb_sink_wrote(
             found = await client.get("/data/logs", params={"range": "15m", "q": "DISK full"})
             searched = found.json()["latest"]
 
+    assert influxd.query(influx_db, "SELECT * FROM mem") == []  # not in the default policy
     site = pages["site"]
     memory = chart(site, "Memory allocated")
     assert sorted(memory) == ["central", "rim"]
