@@ -85,6 +85,14 @@ DERIVED: dict[tuple[str, str], Measured] = {
     ),
 }
 
+#: engine health points carry only their server's tags: one series per node, so a chart per node
+#: needs no inner query per series (which costs InfluxDB 2-5x the time)
+ONE_SERIES_PER_NODE = frozenset(
+    {"sense_server", "mem", "apps", "cpu", "session", "users", "cache", "saturated"}
+)
+NODE_TAGS = frozenset({"server_name", "host"})
+AGGREGATES: dict[Aggregate, str] = {"avg": "mean", "sum": "sum", "max": "max", "min": "min"}
+
 Column = tuple[str, Literal["tag", "field"]]
 
 
@@ -176,23 +184,19 @@ class InfluxReader(Reader):
         conditions = self._conditions(measured, since_ns, until_ns, where)
         value = identifier(self._field(measured))
         source = self._from(measured)
-        if measured.per_event:
-            found = self.query.series(
-                f"SELECT count({value}) FROM {source} WHERE {conditions} "
-                f"GROUP BY time({step}){by_tag} fill(none)"
-            )
-        elif output_type(measured.measurement, measured.field_name, self.version) == "bool":
-            found = self._flags(value, source, conditions, step, by_tag)
+        group = f"GROUP BY time({step}){by_tag} fill(none)"
+        if not measured.per_event and output_type(measurement, field_name, self.version) == "bool":
+            found = self._flags(value, source, conditions, group)
+        elif measured.per_event or (measurement in ONE_SERIES_PER_NODE and tag in NODE_TAGS):
+            function = "count" if measured.per_event else AGGREGATES[aggregate]
+            found = self.query.series(f"SELECT {function}({value}) FROM {source} WHERE {conditions} {group}")
         else:
-            function = {"avg": "mean", "sum": "sum", "max": "max", "min": "min"}[aggregate]
             inner = (
-                f"SELECT {function}({value}) AS v FROM {source} WHERE {conditions} "
+                f"SELECT {AGGREGATES[aggregate]}({value}) AS v FROM {source} WHERE {conditions} "
                 f"GROUP BY time({step}), * fill(none)"
             )
-            found = self.query.series(
-                f"SELECT sum(v) FROM ({inner}) WHERE {self._time(since_ns, until_ns)} "
-                f"GROUP BY time({step}){by_tag} fill(none)"
-            )
+            time_range = self._time(since_ns, until_ns)
+            found = self.query.series(f"SELECT sum(v) FROM ({inner}) WHERE {time_range} {group}")
         grouped: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
         for result in found:
             label = self._label(result, tag, f"{measurement}.{field_name}")
@@ -201,9 +205,8 @@ class InfluxReader(Reader):
                     grouped[label][int(time_ns) // NS] += float(number)
         return {label: sorted(values.items()) for label, values in sorted(grouped.items())}
 
-    def _flags(self, value: str, source: str, conditions: str, step: str, by_tag: str) -> list[ResultSeries]:
+    def _flags(self, value: str, source: str, conditions: str, group: str) -> list[ResultSeries]:
         """A boolean field per bucket as 1 (true at least once) or 0: InfluxQL has no max of booleans."""
-        group = f"GROUP BY time({step}){by_tag} fill(none)"
         count = f"SELECT count({value}) FROM {source} WHERE {conditions}"
         seen = self.query.series(f"{count} {group}")
         true = self.query.series(f"{count} AND {value} = true {group}")
