@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from sensebutler.api.config import ApiSection
@@ -129,6 +130,9 @@ async def test_every_page_reads_what_the_influxdb_sink_wrote(
                 assert (await client.get(f"/{name}")).status_code == 200
             found = await client.get("/data/logs", params={"range": "15m", "q": "DISK full"})
             searched = found.json()["latest"]
+            async with client.stream("GET", "/live/reloads", params={"range": "15m"}) as live:
+                first = await anext(line async for line in live.aiter_lines() if line.startswith("data: "))
+            assert orjson.loads(first[6:])["failures"][0]["name"] == "Reload of Sales"
 
     assert influxd.query(influx_db, "SELECT * FROM mem") == []  # not in the default policy
     site = pages["site"]

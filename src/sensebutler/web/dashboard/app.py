@@ -192,7 +192,9 @@ class Dashboard:
                 try:
                     data = await self._query(request)
                     yield b"data: " + orjson.dumps(data) + b"\n\n"
-                except ReadError as exc:  # reported and retried, never ends the page
+                except Exception as exc:  # a failed read is reported and retried, never ends the page
+                    if not isinstance(exc, ReadError):
+                        log.exception("dashboard: page %s failed", request.path_params["page"])
                     yield b"event: failed\ndata: " + orjson.dumps(str(exc)) + b"\n\n"
                 await asyncio.sleep(self.interval_s)
 
