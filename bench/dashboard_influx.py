@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -28,21 +27,21 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from tests.fixtures.servers import InfluxdServer  # noqa: E402
 from tests.sinks.influxdb.events import engine_log_event, qix_perf_event  # noqa: E402
 from tests.sinks.output_events import health, server, sessions  # noqa: E402
 
+from page_times import page_times  # noqa: E402
 from sensebutler.config import Config  # noqa: E402
 from sensebutler.events import Event  # noqa: E402
 from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions  # noqa: E402
 from sensebutler.sinks.store.storage import HOUR_NS, NS  # noqa: E402
 from sensebutler.web.dashboard.influx_query import InfluxQuery  # noqa: E402
 from sensebutler.web.dashboard.influx_reader import InfluxReader  # noqa: E402
-from sensebutler.web.dashboard.queries import PAGES  # noqa: E402
 
 NODES = tuple(server(name, name) for name in ("central", "rim-1", "rim-2"))
-RANGES_S = (15 * 60, 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600, 30 * 24 * 3600)
 DATABASE = "bench"
 BATCH = 5000
 #: lines one health poll and one session poll of a node give (sense_server ... saturated; 3 session)
@@ -105,20 +104,7 @@ def main() -> None:
             query = InfluxQuery(Config.model_validate({"influxdb": influx}).influxdb)
             reader = InfluxReader(query, 1)
             until = time.time_ns()
-            pages = {}
-            for name, (_, page) in PAGES.items():
-                times = []
-                for _ in range(args.repeat):
-                    for span in RANGES_S:
-                        began = time.perf_counter()
-                        page(reader, until - span * NS, until, "message 1")
-                        times.append((time.perf_counter() - began) * 1000)
-                times.sort()
-                pages[name] = {
-                    "p50_ms": round(statistics.median(times), 1),
-                    "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 1),
-                    "max_ms": round(times[-1], 1),
-                }
+            pages = page_times(reader, until, args.repeat)
             query.close()
         finally:
             influxd.stop()
