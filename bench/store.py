@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from page_times import page_times
 from sensebutler.sinks.store.records import entry, sample
 from sensebutler.sinks.store.storage import HOUR_NS, NS, Storage
-from sensebutler.web.dashboard.queries import PAGES
 
 NODES = ("central", "rim-1", "rim-2")
 HEALTH = (
@@ -40,7 +39,6 @@ HEALTH = (
     ("apps", "in_memory_docs_count"),
     ("saturated", "saturated"),
 )
-RANGES_S = (15 * 60, 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600, 30 * 24 * 3600)
 
 
 class Clock:
@@ -127,20 +125,7 @@ def main() -> None:
             busy += time.perf_counter() - began
             written += len(records)
         now = clock.now
-        pages = {}
-        for name, (_, page) in PAGES.items():
-            times = []
-            for _ in range(args.repeat):
-                for span in RANGES_S:
-                    began = time.perf_counter()
-                    page(storage, now - span * NS, now, "message 1")
-                    times.append((time.perf_counter() - began) * 1000)
-            times.sort()
-            pages[name] = {
-                "p50_ms": round(statistics.median(times), 1),
-                "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 1),
-                "max_ms": round(times[-1], 1),
-            }
+        pages = page_times(storage, now, args.repeat)
         result = {
             "bench": "store",
             "points": written,

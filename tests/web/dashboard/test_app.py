@@ -15,6 +15,7 @@ from sensebutler.sinks.store.sink import StoreSink
 from sensebutler.web.dashboard.access import COOKIE, DashboardAccess
 from sensebutler.web.dashboard.app import Dashboard
 from sensebutler.web.dashboard.queries import PAGES
+from sensebutler.web.dashboard.reader import DataSource
 from tests.fixtures.net import async_wait_until
 from tests.sinks.output_events import health, server
 
@@ -30,7 +31,7 @@ async def test_pages_need_a_key_and_show_the_store(tmp_path: Path) -> None:
     sink.submit(health(server("central"), time_ns=now - 10**9))
     await async_wait_until(lambda: sink.stats().delivered > 0, 30, "the sample in the store")
     api = ApiSection.model_validate({"keys": [{"name": "ops", "key": KEY}]})
-    dashboard = Dashboard(sink, DashboardAccess(api), 1.0)
+    dashboard = Dashboard(DataSource("store", sink.reader), DashboardAccess(api), 1.0)
     transport = httpx.ASGITransport(app=dashboard.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         refused = await client.get("/site")

@@ -3,6 +3,9 @@
 ``GET /dashboard/<page>`` is one HTML shell; ``/dashboard/data/<page>?range=<s>&q=<text>`` its data
 as JSON; ``/dashboard/live/<page>`` the same data as server-sent events every ``update_interval_s``.
 Without a valid key every path but the login page answers 401.
+
+The pages read the embedded store when it runs, else the InfluxDB sink's database (``reader.py``);
+a page that cannot be read answers with the reason (503) and counts it in ``read_failures``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import sqlite3
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -22,11 +27,17 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sensebutler.runtime import Component, Runtime
-from sensebutler.sinks.store.sink import StoreSink, find_store
+from sensebutler.logs import RateLimitedLog
+from sensebutler.runtime import Component, Runtime, StartupError
+from sensebutler.sinks.influxdb.config import InfluxDbSection
+from sensebutler.sinks.store.sink import find_store
 from sensebutler.sinks.store.storage import NS
+from sensebutler.tls import CertificateError
 from sensebutler.web.dashboard.access import COOKIE, DashboardAccess
+from sensebutler.web.dashboard.influx_query import InfluxQuery
+from sensebutler.web.dashboard.influx_reader import UNAVAILABLE, InfluxPages, InfluxReader
 from sensebutler.web.dashboard.queries import PAGES
+from sensebutler.web.dashboard.reader import DataSource, ReadError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +47,10 @@ STATIC = HERE / "static"
 VENDOR = HERE / "vendor"
 RANGES = {"15m": 900, "1h": 3600, "6h": 21_600, "24h": 86_400, "7d": 604_800, "30d": 2_592_000}
 PREFIX = "/dashboard"
+NO_SOURCE = (
+    "The dashboard has nothing to read: turn on the embedded store (store.enable) "
+    "or configure an InfluxDB sink (influxdb.enable)."
+)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -62,10 +77,13 @@ def _login(message: str = "", status: int = 401) -> HTMLResponse:
 
 
 class Dashboard:
-    def __init__(self, store: StoreSink, access: DashboardAccess, interval_s: float) -> None:
-        self.store = store
+    def __init__(self, source: DataSource | None, access: DashboardAccess, interval_s: float) -> None:
+        self.source = source
         self.access = access
         self.interval_s = interval_s
+        #: pages that could not be read, by cause (``ReadError`` categories; ``store`` for the file)
+        self.read_failures: Counter[str] = Counter()
+        self._loud = RateLimitedLog(log, 60.0)
         routes = [
             Route("/", self.home),
             Route("/login", self.login, methods=["GET", "POST"]),
@@ -107,6 +125,8 @@ class Dashboard:
         name = request.path_params["page"]
         if name not in PAGES:
             return _page("Not found", f"<main><p>No page {html.escape(name)}.</p></main>", 404)
+        if self.source is None:
+            return _page(PAGES[name][0], f"<main><p class=error>{html.escape(NO_SOURCE)}</p></main>", 503)
         nav = "".join(
             f'<a href="{PREFIX}/{key}"{" class=current" if key == name else ""}>{html.escape(title)}</a>'
             for key, (title, _) in PAGES.items()
@@ -122,24 +142,43 @@ class Dashboard:
         )
         return _page(PAGES[name][0], body)
 
-    async def _query(self, request: Request) -> dict[str, object] | None:
+    async def _query(self, request: Request) -> dict[str, object]:
+        """The page's data; raises :class:`ReadError` when its source cannot be read."""
         name = request.path_params["page"]
-        if name not in PAGES:
-            return None
+        if self.source is None:
+            raise ReadError(NO_SOURCE, "unreachable")
         span = RANGES.get(request.query_params.get("range", "1h"), 3600)
         search = request.query_params.get("q", "")[:200]
         until = time.time_ns() + NS
         since = until - span * NS
         page = PAGES[name][1]
-        data = await self.store.reader.run(lambda storage: page(storage, since, until, search))
-        return {"page": name, "since": since // NS, "until": until // NS, **data}
+        try:
+            data = await self.source.thread.run(lambda reader: page(reader, since, until, search))
+        except ReadError as exc:
+            self._failed(exc.category, exc)
+            raise
+        except (OSError, sqlite3.Error) as exc:
+            self._failed("store", exc)
+            raise ReadError(f"reading the store failed: {exc}", "bad_answer") from exc
+        unavailable = list(self.source.unavailable.get(name, ()))
+        return {"page": name, "since": since // NS, "until": until // NS, **data} | {
+            "source": self.source.name,
+            "unavailable": unavailable,
+        }
+
+    def _failed(self, cause: str, exc: Exception) -> None:
+        self.read_failures[cause] += 1
+        self._loud.log(logging.WARNING, cause, "dashboard: reading the page data failed: %s", exc)
 
     async def data(self, request: Request) -> Response:
         if not self.access.allowed(request):
             return JSONResponse({"error": "an API key is required"}, status_code=401)
-        data = await self._query(request)
-        if data is None:
+        if request.path_params["page"] not in PAGES:
             return JSONResponse({"error": "no such page"}, status_code=404)
+        try:
+            data = await self._query(request)
+        except ReadError as exc:
+            return JSONResponse({"error": str(exc), "category": exc.category}, status_code=503)
         return Response(orjson.dumps(data), media_type="application/json")
 
     async def live(self, request: Request) -> Response:
@@ -154,7 +193,8 @@ class Dashboard:
                     data = await self._query(request)
                     yield b"data: " + orjson.dumps(data) + b"\n\n"
                 except Exception as exc:  # a failed read is reported and retried, never ends the page
-                    log.warning("dashboard: reading the store failed: %s", exc)
+                    if not isinstance(exc, ReadError):
+                        log.exception("dashboard: page %s failed", request.path_params["page"])
                     yield b"event: failed\ndata: " + orjson.dumps(str(exc)) + b"\n\n"
                 await asyncio.sleep(self.interval_s)
 
@@ -162,21 +202,39 @@ class Dashboard:
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
+def influx_source(section: InfluxDbSection) -> tuple[DataSource, InfluxPages]:
+    """The InfluxDB sink's database as the dashboard's source, and the component that owns it."""
+    try:
+        ssl_context = section.tls.context("influxdb.tls") if section.url.startswith("https://") else None
+    except CertificateError as exc:
+        raise StartupError(str(exc)) from exc
+    pages = InfluxPages(InfluxReader(InfluxQuery(section, ssl_context), section.version), section)
+    return DataSource("influxdb", pages, UNAVAILABLE), pages
+
+
 def build(runtime: Runtime) -> list[Component]:
-    """Mounts ``/dashboard`` when it is on and the store runs (it has no component of its own)."""
+    """Mounts ``/dashboard`` when it is on. It reads the store sink when that runs, else the
+    InfluxDB sink's database (a component owning that reader is returned); with neither, every
+    page says so."""
     section = runtime.config.dashboard
     if not section.enable:
-        return []
-    store = find_store(runtime)
-    if store is None:
-        log.info("dashboard: off, because the embedded store (store.enable) is off")
         return []
     api = runtime.config.api
     if not api.keys and not api.allow_anonymous:
         log.info("dashboard: off until api.keys has a key to sign in with")
         return []
+    components: list[Component] = []
+    store = find_store(runtime)
+    source: DataSource | None = None
+    if store is not None:
+        source = DataSource("store", store.reader)
+    elif runtime.config.influxdb.enable:
+        source, pages = influx_source(runtime.config.influxdb)
+        components.append(pages)
+    else:
+        log.warning("dashboard: %s", NO_SOURCE)
     if not (VENDOR / "uPlot.iife.min.js").exists():
         log.warning("dashboard: charts are missing (%s); run `make web-assets`", VENDOR)
-    dashboard = Dashboard(store, DashboardAccess(api), section.update_interval_s)
+    dashboard = Dashboard(source, DashboardAccess(api), section.update_interval_s)
     runtime.web.mount(PREFIX, dashboard.app, name="dashboard", listener=section.listener, exact=False)
-    return []
+    return components

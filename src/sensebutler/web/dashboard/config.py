@@ -1,4 +1,5 @@
-"""``dashboard:`` — the built-in dashboard (needs the store and an API key in ``api.keys``)."""
+"""``dashboard:`` — the built-in dashboard (reads the store, else the InfluxDB sink's database;
+needs an API key in ``api.keys``)."""
 
 from __future__ import annotations
 

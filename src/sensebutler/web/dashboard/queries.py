@@ -1,8 +1,9 @@
-"""What each dashboard page shows, read from the store: one function per page, returning JSON-able
-data (charts as ``{"title", "unit", "series": {label: [[t, v], ...]}}``, tables as lists of rows).
+"""What each dashboard page shows: one function per page over a :class:`~.reader.Reader` (the
+embedded store, or InfluxDB when only that is configured), returning JSON-able data (charts as
+``{"title", "unit", "series": {label: [[t, v], ...]}}``, tables as lists of rows).
 
-They run on the store's reader thread (:class:`~sensebutler.sinks.store.sink.StoreThread`);
-``bench/store.py`` times exactly these.
+They run on the reader's thread (:class:`~.reader.PageThread`); ``bench/store.py`` times exactly
+these over the store.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sensebutler.sinks.store.storage import NS, Aggregate, Storage
+from sensebutler.sinks.store.storage import NS, Aggregate
+from sensebutler.web.dashboard.reader import Reader
 
-Page = Callable[[Storage, int, int, str], dict[str, Any]]
+Page = Callable[[Reader, int, int, str], dict[str, Any]]
 #: a ``"now"`` value is the newest sample of the last few minutes
 RECENT_NS = 5 * 60 * NS
 
 
 def chart(
-    storage: Storage,
+    storage: Reader,
     title: str,
     measurement: str,
     field: str,
@@ -34,7 +36,7 @@ def chart(
 
 
 def totals(
-    storage: Storage, measurement: str, field: str, since: int, until: int, group_by: str
+    storage: Reader, measurement: str, field: str, since: int, until: int, group_by: str
 ) -> list[list[Any]]:
     """``[label, total]`` over the range, largest first."""
     series = storage.series(measurement, field, since, until, group_by=group_by, aggregate="sum", points=1)
@@ -50,7 +52,7 @@ def _ratio(hits: dict[str, Any], lookups: dict[str, Any]) -> dict[str, Any]:
     return {"title": "Cache hit ratio", "unit": "%", "series": series}
 
 
-def site(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def site(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     hits = chart(storage, "", "cache", "hits", since, until, aggregate="max")
     lookups = chart(storage, "", "cache", "lookups", since, until, aggregate="max")
     return {
@@ -70,7 +72,7 @@ def site(storage: Storage, since: int, until: int, search: str = "") -> dict[str
     }
 
 
-def users(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def users(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     now = storage.latest(
         "user_session_summary", "session_count", until - RECENT_NS, group_by="user_session_virtual_proxy"
     )
@@ -104,7 +106,7 @@ def users(storage: Storage, since: int, until: int, search: str = "") -> dict[st
     }
 
 
-def logs(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def logs(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     return {
         "charts": [
             chart(
@@ -130,7 +132,7 @@ def logs(storage: Storage, since: int, until: int, search: str = "") -> dict[str
 FAILED = ("failure", "failed", "aborted", "abort")
 
 
-def reloads(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def reloads(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     return {
         "charts": [
             chart(
@@ -153,18 +155,18 @@ def reloads(storage: Storage, since: int, until: int, search: str = "") -> dict[
     }
 
 
-def services(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def services(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     return {
         "poll_failures": storage.entries("poll_failed", since, until, search=search, limit=50),
         "not_collected": ["service states per node and restarts", "licence usage and days to expiry"],
     }
 
 
-def api_state(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def api_state(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     return {"not_collected": ["key-value namespaces and keys", "schedules with next run and history"]}
 
 
-def pipeline(storage: Storage, since: int, until: int, search: str = "") -> dict[str, Any]:
+def pipeline(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
     charts = [
         chart(
             storage, f"Sink {name}", "sensebutler_sink", name, since, until, group_by="sink", aggregate="max"
@@ -190,10 +192,11 @@ def pipeline(storage: Storage, since: int, until: int, search: str = "") -> dict
                     aggregate="max",
                 )
             )
-    return {
-        "charts": [c for c in charts if c["series"]],
-        "store": storage.counts() | {"bytes": storage.size_bytes()},
-    }
+    held = storage.counts()
+    size = storage.size_bytes()
+    if size is not None:
+        held["bytes"] = size
+    return {"charts": [c for c in charts if c["series"]], "store": held}
 
 
 PAGES: dict[str, tuple[str, Page]] = {

@@ -50,6 +50,11 @@
     return section;
   }
 
+  function unavailable(d) {
+    if (!d.unavailable || d.unavailable.length === 0) return [];
+    return [card("Not available from InfluxDB", el("ul", {}, ...d.unavailable.map((i) => el("li", {}, i))),
+      el("p", {}, "The embedded store is off; these pages read InfluxDB, which does not hold this."))];
+  }
   function notCollected(items) {
     return card("Not collected yet", el("ul", {}, ...items.map((i) => el("li", {}, i + ": sensebutler does not collect this yet."))));
   }
@@ -82,12 +87,13 @@
     },
     api(d) { return [notCollected(d.not_collected)]; },
     pipeline(d) {
-      return [card("Store", table(["Rows or bytes", "Count"], Object.entries(d.store))), ...d.charts.map(chartCard)];
+      const title = d.source === "influxdb" ? "InfluxDB" : "Store";
+      return [card(title, table(["Rows or bytes", "Count"], Object.entries(d.store))), ...d.charts.map(chartCard)];
     },
   };
 
   function render(data) {
-    const grid = el("div", { class: "grid" }, ...renderers[page](data));
+    const grid = el("div", { class: "grid" }, ...renderers[page](data), ...unavailable(data));
     const status = el("p", { id: "status" }, "Updated " + new Date().toLocaleTimeString() + " · " + when(data.since) + " – " + when(data.until));
     const tools = page === "logs" || page === "reloads" || page === "services"
       ? [searchBox()] : [];
@@ -109,7 +115,7 @@
     charts.clear();
     source = new EventSource(prefix + "/live/" + page + "?" + query());
     source.onmessage = (msg) => render(JSON.parse(msg.data));
-    source.addEventListener("failed", (msg) => { document.getElementById("status").textContent = "Reading the store failed: " + msg.data; });
+    source.addEventListener("failed", (msg) => { document.getElementById("status").textContent = "Reading the data failed: " + JSON.parse(msg.data); });
   }
   rangeSelect.addEventListener("change", connect);
   if (typeof uPlot === "undefined") {
