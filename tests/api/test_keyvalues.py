@@ -189,3 +189,14 @@ async def test_butler_subs_qvs_calls(api: Runtime) -> None:
         r = await c.post("/v4/keyvalues/MyNamespace", headers={"X-HTTP-Method-Override": "DELETE"})
         assert r.status_code == 204
         assert (await c.get("/v4/keyvaluesnamespaces")).json() == []
+
+
+@pytest.mark.parametrize("field", ["key", "value"])
+async def test_lone_surrogate_is_400_and_stores_nothing(api: Runtime, field: str) -> None:
+    pair = {"key": '"k"', "value": '"v"', field: '"\\ud800"'}
+    body = f'{{"key": {pair["key"]}, "value": {pair["value"]}}}'.encode()
+    async with client(api) as c:
+        r = await c.post("/v4/keyvalues/bad", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400, r.text
+        assert field in r.json()["message"]
+        assert (await c.get("/v4/keyvaluesnamespaces")).json() == []

@@ -72,7 +72,7 @@ CORPUS: list[tuple[Request, bool]] = [
     (post("ns", b"{not json", raw=True), False),
     (post("ns", b"", raw=True), False),
     (post("ns", b'{"key": "nan", "value": NaN}', raw=True), True),
-    (post("ns", b'{"key": "lone", "value": "\\ud800"}', raw=True), True),
+    (post("ns", b'{"key": "lone", "value": "\\ud800"}', raw=True), False),
     (post("ns", b'{"key": "d", "key": "e", "value": "dup"}', raw=True), True),
     (post("ns", {"key": "a", "value": "x"}, {"Content-Type": "text/plain"}), False),
     (post("ns", {"key": "a", "value": "x"}, {"Content-Type": "application/merge-patch+json"}), False),

@@ -19,7 +19,8 @@ from starlette.staticfiles import StaticFiles
 
 VENDOR = Path(__file__).parent / "vendor"
 ASSETS = "/documentation/assets"
-SWAGGER_PARAMETERS = {"operationsSorter": "alpha", "docExpansion": "list"}
+#: ``validatorUrl`` off: Swagger UI would otherwise send the document to swagger.io's validator
+SWAGGER_PARAMETERS = {"operationsSorter": "alpha", "docExpansion": "list", "validatorUrl": None}
 MISSING_ASSETS = (
     "<!doctype html><title>sensebutler API</title><p>The Swagger UI files are not installed "
     "(run <code>make web-assets</code>). The API's description is at "

@@ -27,6 +27,17 @@ class KeyValueIn(BaseModel):
     value: str | bool = Field(examples=["2020-09-29 17:14:56"])
     ttl: float | str | None = Field(default=None, examples=[60000])
 
+    @field_validator("key", "value")
+    @classmethod
+    def _unicode_text(cls, text: str | bool) -> str | bool:
+        """JSON may carry a lone surrogate (``"\\ud800"``), which no answer or store can encode."""
+        if isinstance(text, str):
+            try:
+                text.encode()
+            except UnicodeEncodeError:
+                raise ValueError("must be Unicode text (a lone surrogate \\uD800-\\uDFFF was sent)") from None
+        return text
+
     @field_validator("ttl")
     @classmethod
     def _ttl_ms(cls, ttl: float | str | None) -> float:
