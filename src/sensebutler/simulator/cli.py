@@ -294,6 +294,9 @@ def demo(
     alerts: Annotated[
         bool, typer.Option(help="Mail reload alerts to a local mail catcher that prints them.")
     ] = True,
+    web_port: Annotated[
+        int, typer.Option(help="Port of the dashboard and the API on 127.0.0.1 (0 = any free port).")
+    ] = 0,
 ) -> None:
     """Run a simulated site with activity, monitored by sensebutler; show what it collects (Ctrl+C stops)."""
     ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
@@ -330,7 +333,7 @@ def demo(
         data["web"] = {
             "listeners": {
                 "metrics": {"host": "127.0.0.1", "port": 0},
-                "main": {"host": "127.0.0.1", "port": 0},
+                "main": {"host": "127.0.0.1", "port": web_port},
             }
         }
         # the API and the dashboard with a key made for this run (printed with the dashboard's URL)
