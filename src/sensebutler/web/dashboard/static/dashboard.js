@@ -7,6 +7,7 @@
   const rangeSelect = document.getElementById("range");
   const charts = new Map();
   const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+  const CHART_HEIGHT = 180;
   let source = null;
   let search = "";
 
@@ -17,7 +18,14 @@
     return node;
   }
   function card(title, ...content) { return el("section", { class: "card" }, el("h2", {}, title), ...content); }
+  // tables of messages take a whole row of the grid
+  function wideCard(title, ...content) { const c = card(title, ...content); c.classList.add("wide"); return c; }
   function when(seconds) { return new Date(seconds * 1000).toLocaleString(); }
+  // in tables: the time alone for today, else date and time
+  function shortWhen(seconds) {
+    const d = new Date(seconds * 1000);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
   function table(headers, rows) {
     if (!rows || rows.length === 0) return el("p", { class: "empty" }, "Nothing in this time range.");
     const head = el("tr", {}, ...headers.map((h) => el("th", {}, h)));
@@ -25,7 +33,7 @@
     return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
   }
   function entryRows(entries, withDetail) {
-    return (entries || []).map((e) => [when(e.ts / 1e9), e.host, e.level, e.source, e.name, withDetail ? e.detail : ""]);
+    return (entries || []).map((e) => [shortWhen(e.ts / 1e9), e.host, e.level, e.source, e.name, withDetail ? e.detail : ""]);
   }
 
   // one uPlot chart per {title, unit, series}; the same chart gets new data on every update
@@ -39,14 +47,14 @@
     box.dataset.points = String(labels.reduce((n, l) => n + spec.series[l].length, 0));
     const key = spec.title + "|" + labels.join(",");
     const old = charts.get(spec.title);
-    if (old && old.key === key) { old.plot.setData(data); section.replaceChildren(...section.childNodes); return old.section; }
+    if (old && old.key === key) { old.plot.setData(data); return old.section; }
     const opts = {
-      width: 420, height: 180, spanGaps: true,
+      width: 400, height: CHART_HEIGHT, spanGaps: true,
       series: [{}, ...labels.map((l, i) => ({ label: l, stroke: palette[i % palette.length], width: 1.5 }))],
       axes: [{}, { size: 60 }],
     };
     const plot = new uPlot(opts, data, box);
-    charts.set(spec.title, { key, plot, section });
+    charts.set(spec.title, { key, plot, section, box });
     return section;
   }
 
@@ -66,19 +74,19 @@
     },
     logs(d) {
       return [...d.charts.map(chartCard), card("Categories", table(["Category", "Events"], d.categories)),
-        card("Latest messages", table(["Time", "Node", "Level", "Service", "Subsystem", "Message"], entryRows(d.latest, true))),
+        wideCard("Latest messages", table(["Time", "Node", "Level", "Service", "Subsystem", "Message"], entryRows(d.latest, true))),
         card("QIX: slowest objects and methods", table(["Object / method", "Requests", "Slowest (ms)"], d.slowest)),
         card("QIX: most requested", table(["Object / method", "Requests", "Slowest (ms)"], d.busiest))];
     },
     reloads(d) {
-      const failures = (d.failures || []).map((e) => [when(e.ts / 1e9), e.name, e.level, el("pre", {}, e.detail || "(no script log)")]);
+      const failures = (d.failures || []).map((e) => [shortWhen(e.ts / 1e9), e.name, e.level, el("pre", {}, e.detail || "(no script log)")]);
       return [...d.charts.map(chartCard),
-        card("Recent task results", table(["Time", "Node", "Result", "", "Task", "Message"], entryRows(d.recent, true))),
-        card("Failed reloads with the script log tail", table(["Time", "Task", "Result", "Script log"], failures)),
+        wideCard("Recent task results", table(["Time", "Node", "Result", "", "Task", "Message"], entryRows(d.recent, true))),
+        wideCard("Failed reloads with the script log tail", table(["Time", "Task", "Result", "Script log"], failures)),
         notCollected(["which alerts went out and to where"])];
     },
     services(d) {
-      return [card("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true))), notCollected(d.not_collected)];
+      return [wideCard("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true))), notCollected(d.not_collected)];
     },
     api(d) { return [notCollected(d.not_collected)]; },
     pipeline(d) {
@@ -92,7 +100,19 @@
     const tools = page === "logs" || page === "reloads" || page === "services"
       ? [searchBox()] : [];
     main.replaceChildren(status, ...tools, grid);
+    fitCharts();
+    // a script log's tail is where it says what went wrong
+    for (const pre of grid.querySelectorAll("pre")) pre.scrollTop = pre.scrollHeight;
   }
+  // charts take the width of their card (known once it is on the page)
+  function fitCharts() {
+    for (const { plot, box } of charts.values()) {
+      if (box.isConnected && box.clientWidth > 0 && plot.width !== box.clientWidth) {
+        plot.setSize({ width: box.clientWidth, height: CHART_HEIGHT });
+      }
+    }
+  }
+  window.addEventListener("resize", fitCharts);
   let searchInput = null;
   function searchBox() {
     if (!searchInput) {
