@@ -15,16 +15,26 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import html
 import logging
+import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from rich.console import Console
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from sensebutler import app as service
 from sensebutler.config import Config
+from sensebutler.config.web import WebListener
+from sensebutler.events import Event
+from sensebutler.events.alerts import AlertReceived
 from sensebutler.runtime import Runtime
 from sensebutler.simulator.control import ControlError
 from sensebutler.simulator.demo_view import DemoView
@@ -32,6 +42,8 @@ from sensebutler.simulator.log4net import LogRecord
 from sensebutler.simulator.runs import TaskBusy
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.udp import Datagram
+from sensebutler.web.mounts import WebMounts
+from sensebutler.web.server import WebServer
 
 _LEVEL_STYLE = {"WARN": "yellow", "ERROR": "bold red", "FATAL": "bold red"}
 _QUIET_LOGGERS = ("QixPerformance.",)
@@ -72,13 +84,32 @@ class ConsoleLogHandler(logging.Handler):
         say(self.console, origin, text, _LEVEL_STYLE.get(record.levelname[:4], "yellow"))
 
 
+Publish = Callable[[Event], None]
+
+
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/h\d|/li)\b[^>]*>", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(style|script|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_CELLS = re.compile(r"</t[dh]>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def html_text(text: str) -> str:
+    """An HTML mail body as plain lines, for the dashboard (the mail catcher shows, it never renders)."""
+    text = _TAGS.sub("", _CELLS.sub(" ", _BREAKS.sub("\n", _HIDDEN.sub("", text))))
+    return _BLANK_LINES.sub("\n", html.unescape(text)).strip()
+
+
 class MailCatcher:
-    """The demo's local SMTP server (aiosmtpd, in process): prints every alert mail it receives."""
+    """The demo's local SMTP server (aiosmtpd, in process): prints every alert mail it receives and,
+    once ``publish`` is set (the service's router), hands it to the dashboard as an
+    :class:`AlertReceived`."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.received = 0
         self.port = 0
+        self.publish: Publish | None = None
         self._controller: Any = None
 
     def start(self) -> int:
@@ -101,13 +132,78 @@ class MailCatcher:
         recipients = ", ".join(envelope.rcpt_tos)
         when = datetime.now().strftime("%H:%M:%S")
         say(self.console, SERVICE, f"{when} alert mail to {recipients}: {message['Subject']}", "bold magenta")
+        if self.publish is not None:
+            part = message.get_body(("plain", "html"))
+            body = "" if part is None else part.get_content()
+            if part is not None and part.get_content_subtype() == "html":
+                body = html_text(body)
+            subject = str(message["Subject"]).strip()
+            self.publish(AlertReceived(channel="email", to=recipients, subject=subject, body=body))
         return "250 Message accepted"
 
 
-def alert_config(smtp_port: int) -> dict[str, Any]:
-    """Config blocks that turn reload alerts on, mailed to the demo's mail catcher."""
+class WebhookReceiver:
+    """The demo's outgoing-webhook target: an HTTP server on 127.0.0.1 that prints every call and,
+    once ``publish`` is set, hands it to the dashboard as an :class:`AlertReceived`."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.received = 0
+        self.publish: Publish | None = None
+        mounts = WebMounts()
+        mounts.mount(
+            "/",
+            Starlette(routes=[Route("/{path:path}", self._call, methods=["GET", "POST", "PUT"])]),
+            name="webhooks",
+            listener="webhooks",
+            exact=False,
+        )
+        self._server = WebServer("webhooks", WebListener(host="127.0.0.1", port=0), mounts)
+
+    @property
+    def url(self) -> str:
+        return f"{self._server.url}/reload-alerts"
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+    async def _call(self, request: Request) -> Response:
+        body = (await request.body()).decode("utf-8", "replace")
+        try:
+            fields = orjson.loads(body) if body else dict(request.query_params)
+        except orjson.JSONDecodeError:
+            fields = {}
+        if not isinstance(fields, dict):
+            fields = {}
+        subject = (
+            " ".join(str(fields.get(key, "")) for key in ("event", "taskName")).strip() or "(no subject)"
+        )
+        if fields:
+            body = orjson.dumps(fields, option=orjson.OPT_INDENT_2).decode()
+        to = f"{request.method} {request.url.path}"
+        self.received += 1
+        when = datetime.now().strftime("%H:%M:%S")
+        say(self.console, SERVICE, f"{when} alert webhook {to}: {subject}", "bold magenta")
+        if self.publish is not None:
+            self.publish(AlertReceived(channel="webhook", to=to, subject=subject, body=body))
+        return Response(status_code=204)
+
+
+def alert_config(smtp_port: int, webhook_url: str) -> dict[str, Any]:
+    """Config blocks that turn reload alerts on, mailed to the demo's mail catcher and posted to its
+    webhook receiver."""
     block = {"recipients": ["qlik-admins@lab.example.com"], "app_owner": {"enable": True}, "rate_limit_s": 60}
+    hook = {"rate_limit_s": 60}
     return {
+        "webhook": {
+            "enable": True,
+            "webhooks": [{"description": "the demo's receiver", "url": webhook_url, "method": "POST"}],
+            "reload_failed": hook,
+            "reload_aborted": hook,
+        },
         "alerts": {
             "enable": True,
             "qlik_urls": {
@@ -213,6 +309,7 @@ async def run_demo(
     summary_every_s: float = 10.0,
     failed_reload_after_s: float | None = None,
     fail_a_reload_every_s: float = 0.0,
+    receivers: Sequence[MailCatcher | WebhookReceiver] = (),
 ) -> None:
     """Run the narrated simulator, and the monitoring service when ``service_config`` is given,
     until ``stop`` is set. A reload is made to fail after ``failed_reload_after_s`` (default
@@ -231,6 +328,13 @@ async def run_demo(
 
             async def ready(rt: Runtime) -> None:
                 rt.router.add(view)
+                loop = asyncio.get_running_loop()
+
+                def publish(event: Event) -> None:  # the mail catcher runs on a thread of its own
+                    loop.call_soon_threadsafe(rt.router.publish, event)
+
+                for receiver in receivers:  # what they receive goes to the dashboard
+                    receiver.publish = publish
                 runtime.set_result(rt)
 
             monitoring = asyncio.create_task(service.run(service_config(sim.info), stop, ready=ready))

@@ -44,6 +44,16 @@ CHARTS_DRAWN = """() => {
 }"""
 
 
+# the Reloads page lists alerts that reached the mail catcher and the webhook receiver
+ALERTS_RECEIVED = """() => {
+  const cards = [...document.querySelectorAll("section.card")]
+    .filter((c) => c.querySelector("h2").textContent.startsWith("Alerts received"));
+  const channels = new Set(cards.flatMap((c) => [...c.querySelectorAll("tbody td:nth-child(2)")]
+    .map((td) => td.textContent)));
+  return channels.has("email") && channels.has("webhook");
+}"""
+
+
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/ensure-debian-packages.sh (make debs)"
@@ -116,6 +126,8 @@ def test_the_dashboard_in_a_browser_against_the_demo(
             timeout=WAIT_MS,
         )
         assert shown_after < 10, f"the failed reload showed {shown_after:.1f} s after it was triggered"
+        # the alerts of the failures the demo makes, as its mail catcher and webhook receiver got them
+        page.wait_for_function(ALERTS_RECEIVED, timeout=WAIT_MS)
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for name in PAGES:

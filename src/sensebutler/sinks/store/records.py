@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from sensebutler.events import Event
-from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.alerts import AlertReceived, ReloadAlert
 from sensebutler.events.ingest import EventCount, UdpQueueMetrics
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics
 from sensebutler.events.udp import EngineReloadFailedEvent, LogEvent, QixPerfEvent, TaskEvent, UserEvent
@@ -40,6 +40,7 @@ SUPPORTED_KINDS = frozenset(
         TaskEvent.kind,
         EngineReloadFailedEvent.kind,
         ReloadAlert.kind,
+        AlertReceived.kind,
     }
 )
 #: canonical measurements whose numeric fields are kept (the others carry ids or text only)
@@ -124,6 +125,17 @@ class StoreMapping:
             return self._task(event)
         if isinstance(event, ReloadAlert):
             return self._alert(event)
+        if isinstance(event, AlertReceived):
+            return [
+                entry(
+                    "alert",
+                    event.time_ns,
+                    level=event.channel,
+                    source=event.to,
+                    name=event.subject,
+                    detail=event.body[-SCRIPT_LOG_TAIL:],
+                )
+            ]
         if isinstance(event, EngineReloadFailedEvent):
             return [
                 entry(
@@ -253,7 +265,7 @@ class StoreMapping:
                 extra=extra,
             )
         ]
-        if duration is not None:
+        if duration is not None and event.outcome == "success":
             tags = {"outcome": str(event.outcome), "source": source.task_name[:200]}
             records.append(sample("reload", "duration_s", tags, event.time_ns, duration))
         return records

@@ -150,6 +150,7 @@ def reloads(storage: Storage, since: int, until: int, search: str = "") -> dict[
         "recent": storage.entries("task", since, until, search=search, limit=50),
         "failures": storage.entries("reload", since, until, levels=FAILED, search=search, limit=20),
         "failed_tasks": storage.entries("task", since, until, levels=FAILED, limit=20),
+        "alerts": storage.entries("alert", since, until, search=search, limit=20),
     }
 
 

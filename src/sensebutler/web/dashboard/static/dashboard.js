@@ -36,6 +36,11 @@
     return (entries || []).map((e) => [shortWhen(e.ts / 1e9), e.host, e.level, e.source, e.name, withDetail ? e.detail : ""]);
   }
 
+  // one point in time alone would stretch the time axis over years: show the minutes around it
+  function fitTime(plot, times) {
+    if (times.length === 1) plot.setScale("x", { min: times[0] - 300, max: times[0] + 60 });
+  }
+
   // one uPlot chart per {title, unit, series}; the same chart gets new data on every update
   function chartCard(spec) {
     const labels = Object.keys(spec.series);
@@ -47,19 +52,27 @@
     box.dataset.points = String(labels.reduce((n, l) => n + spec.series[l].length, 0));
     const key = spec.title + "|" + labels.join(",");
     const old = charts.get(spec.title);
-    if (old && old.key === key) { old.plot.setData(data); return old.section; }
+    if (old && old.key === key) { old.plot.setData(data); fitTime(old.plot, times); return old.section; }
     const opts = {
       width: 400, height: CHART_HEIGHT, spanGaps: true,
       series: [{}, ...labels.map((l, i) => ({ label: l, stroke: palette[i % palette.length], width: 1.5 }))],
       axes: [{}, { size: 60 }],
     };
     const plot = new uPlot(opts, data, box);
+    fitTime(plot, times);
     charts.set(spec.title, { key, plot, section, box });
     return section;
   }
 
   function notCollected(items) {
     return card("Not collected yet", el("ul", {}, ...items.map((i) => el("li", {}, i + ": sensebutler does not collect this yet."))));
+  }
+
+  // alerts that reached a receiver sensebutler runs (the demo's mail catcher and webhook receiver)
+  function alertsCard(alerts) {
+    if (!alerts || alerts.length === 0) return notCollected(["which alerts went out and to where"]);
+    const rows = alerts.map((e) => [shortWhen(e.ts / 1e9), e.level, e.source, e.name, el("pre", {}, e.detail)]);
+    return wideCard("Alerts received by the demo's mail catcher and webhook receiver", table(["Time", "Channel", "To", "Subject", "Message"], rows));
   }
 
   const renderers = {
@@ -79,11 +92,11 @@
         card("QIX: most requested", table(["Object / method", "Requests", "Slowest (ms)"], d.busiest))];
     },
     reloads(d) {
-      const failures = (d.failures || []).map((e) => [shortWhen(e.ts / 1e9), e.name, e.level, el("pre", {}, e.detail || "(no script log)")]);
+      const failures = (d.failures || []).map((e) => [shortWhen(e.ts / 1e9), e.name, e.level, el("pre", { class: "tail" }, e.detail || "(no script log)")]);
       return [...d.charts.map(chartCard),
         wideCard("Recent task results", table(["Time", "Node", "Result", "", "Task", "Message"], entryRows(d.recent, true))),
         wideCard("Failed reloads with the script log tail", table(["Time", "Task", "Result", "Script log"], failures)),
-        notCollected(["which alerts went out and to where"])];
+        alertsCard(d.alerts)];
     },
     services(d) {
       return [wideCard("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true))), notCollected(d.not_collected)];
@@ -102,7 +115,7 @@
     main.replaceChildren(status, ...tools, grid);
     fitCharts();
     // a script log's tail is where it says what went wrong
-    for (const pre of grid.querySelectorAll("pre")) pre.scrollTop = pre.scrollHeight;
+    for (const pre of grid.querySelectorAll("pre.tail")) pre.scrollTop = pre.scrollHeight;
   }
   // charts take the width of their card (known once it is on the page)
   function fitCharts() {
