@@ -33,7 +33,14 @@ from sensebutler.config import Config, ConfigError, validate_config
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import StartupError, install_stop_signals
-from sensebutler.simulator.demo import ConsoleLogHandler, MailCatcher, WebhookReceiver, alert_config, run_demo
+from sensebutler.simulator.demo import (
+    DEMO_MONITORS,
+    ConsoleLogHandler,
+    MailCatcher,
+    WebhookReceiver,
+    alert_config,
+    run_demo,
+)
 from sensebutler.simulator.monitoring_config import config_yaml, monitoring_config, site_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
@@ -335,6 +342,7 @@ def demo(
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
         data["prometheus"] = {"enable": True, "listener": "metrics"}
+        data["monitors"] = DEMO_MONITORS
         data["web"] = {
             "listeners": {
                 "metrics": {"host": "127.0.0.1", "port": 0},

@@ -54,6 +54,18 @@ SERVICE = "sensebutler"
 FAILING_TASK = "Manually triggered reload of Test failing reloads"
 #: seconds (at activity rate 1) until the demo makes a reload fail
 FAILED_RELOAD_AFTER_S = 20.0
+#: the service the demo stops, and when (seconds at activity rate 1) and for how long
+STOPPED_SERVICE = ("Rim1", "printing")
+SERVICE_STOPPED_AFTER_S = 45.0
+SERVICE_DOWN_S = 60.0
+#: the monitors the demo runs: service states every 5 s, so a stopped service shows at once
+DEMO_MONITORS: dict[str, Any] = {
+    "services": {"enable": True, "frequency": 5},
+    "restarts": {"enable": True},
+    "license_usage": {"enable": True, "frequency": 60},
+    "server_license": {"enable": True, "frequency": 60},
+    "version": {"enable": True, "frequency": 300},
+}
 _STATE_LINES = (
     "Execution State Change to Triggered",
     "Execution State Change to Started",
@@ -197,12 +209,15 @@ def alert_config(smtp_port: int, webhook_url: str) -> dict[str, Any]:
     webhook receiver."""
     block = {"recipients": ["qlik-admins@lab.example.com"], "app_owner": {"enable": True}, "rate_limit_s": 60}
     hook = {"rate_limit_s": 60}
+    service = {"recipients": ["qlik-admins@lab.example.com"], "rate_limit_s": 60}
     return {
         "webhook": {
             "enable": True,
             "webhooks": [{"description": "the demo's receiver", "url": webhook_url, "method": "POST"}],
             "reload_failed": hook,
             "reload_aborted": hook,
+            "service_stopped": hook,
+            "service_started": hook,
         },
         "alerts": {
             "enable": True,
@@ -218,6 +233,8 @@ def alert_config(smtp_port: int, webhook_url: str) -> dict[str, Any]:
             "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
             "reload_failed": block,
             "reload_aborted": block,
+            "service_stopped": service,
+            "service_started": service,
         },
     }
 
@@ -300,6 +317,22 @@ async def fail_a_reload(sim: Simulator, console: Console, after_s: float) -> Non
     say(console, SITE, f"(the demo starts {name!r}, which will fail, to show a failed reload)", "dim")
 
 
+async def stop_a_service(sim: Simulator, console: Console, after_s: float, down_s: float) -> None:
+    """Stop a service ``after_s`` into the demo and start it again ``down_s`` later, so the service
+    monitor (and its alerts) show a stopped service early."""
+    node, service = STOPPED_SERVICE
+    await asyncio.sleep(after_s)
+    try:
+        await sim.stop_service(node, service)
+        say(console, SITE, f"(the demo stops the {service} service on {node}, for {down_s:g} s)", "dim")
+        await asyncio.sleep(down_s)
+        await sim.start_service(node, service)
+    except ControlError as exc:
+        say(console, SITE, f"(the demo could not stop and start {service} on {node}: {exc})", "dim")
+        return
+    say(console, SITE, f"(the demo starts the {service} service on {node} again)", "dim")
+
+
 async def run_demo(
     options: SimulatorOptions,
     console: Console,
@@ -356,6 +389,14 @@ async def run_demo(
             highlight=False,
         )
         failing = asyncio.create_task(fail_a_reload(sim, console, failed_reload_after_s))
+        stopping = asyncio.create_task(
+            stop_a_service(
+                sim,
+                console,
+                SERVICE_STOPPED_AFTER_S / options.activity_rate,
+                SERVICE_DOWN_S / options.activity_rate,
+            )
+        )
         repeating: asyncio.Task[None] | None = None
         if fail_a_reload_every_s > 0:
             repeating = asyncio.create_task(_fail_reloads(sim, fail_a_reload_every_s, stop))
@@ -376,9 +417,10 @@ async def run_demo(
                     console.print(view.table(runtime.result().router))
         finally:
             stop.set()
-            failing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await failing
+            for task in (failing, stopping):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if repeating is not None:
                 repeating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -1,7 +1,7 @@
 """The dashboard in headless Chromium (Debian's ``chromium``, driven by playwright) against
 ``sensebutler demo``: refused without a key, signed in through the login page, every page without a
 console error, charts with drawn data, a failed reload on the Reloads page within 10 s of its trigger,
-and the alerts the demo's mail catcher and webhook receiver got. Screenshots of every page (1366×768,
+the alerts the demo's mail catcher and webhook receiver got, and the service the demo stops. Screenshots of every page (1366×768,
 a laptop screen) go to ``build/test-artifacts/dashboard/``."""
 
 from __future__ import annotations
@@ -52,6 +52,13 @@ ALERTS_RECEIVED = """() => {
     .map((td) => td.textContent)));
   return channels.has("email") && channels.has("webhook");
 }"""
+
+
+# the Services page lists the printing service going to STOPPED
+SERVICE_STOPPED = """() => [...document.querySelectorAll("section.card")]
+  .filter((c) => c.querySelector("h2").textContent === "Service state changes")
+  .flatMap((c) => [...c.querySelectorAll("tbody tr")])
+  .some((r) => /printing/i.test(r.textContent) && r.lastChild.textContent === "STOPPED")"""
 
 
 @pytest.fixture
@@ -128,6 +135,10 @@ def test_the_dashboard_in_a_browser_against_the_demo(
         assert shown_after < 10, f"the failed reload showed {shown_after:.1f} s after it was triggered"
         # the alerts of the failures the demo makes, as its mail catcher and webhook receiver got them
         page.wait_for_function(ALERTS_RECEIVED, timeout=WAIT_MS)
+
+        # the service the demo stops early, as the service monitor saw it
+        page.goto(f"{base}/services")
+        page.wait_for_function(SERVICE_STOPPED, timeout=WAIT_MS)
 
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for name in PAGES:

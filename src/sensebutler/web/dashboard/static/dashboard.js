@@ -99,7 +99,14 @@
         alertsCard(d.alerts)];
     },
     services(d) {
-      return [wideCard("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true))), notCollected(d.not_collected)];
+      const changes = (d.changes || []).map((e) => [shortWhen(e.ts / 1e9), e.host, e.name, e.source, e.level]);
+      const restarts = (d.restarts || []).map((e) => [shortWhen(e.ts / 1e9), e.host, e.level, e.detail]);
+      const expiry = d.days_to_expiry === null ? "not known (no licence check in this time range)" : d.days_to_expiry + " days";
+      return [card("Services now", table(["Node / service", "State"], d.states)),
+        card("Server licence", el("p", {}, "Expires in " + expiry)), ...d.charts.map(chartCard),
+        wideCard("Service state changes", table(["Time", "Node", "Service", "From", "To"], changes)),
+        wideCard("Restarts", table(["Time", "Host", "What", ""], restarts)),
+        wideCard("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true)))];
     },
     api(d) { return [notCollected(d.not_collected)]; },
     pipeline(d) {
