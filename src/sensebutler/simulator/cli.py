@@ -365,8 +365,8 @@ def demo(
         if catcher is not None and hooks is not None:
             await hooks.start()
             console.print(
-                f"  reload alerts are mailed to a local mail catcher on 127.0.0.1:{catcher.start()} "
-                f"and posted to a local webhook receiver at {hooks.url}"
+                f"  reload and service alerts are mailed to a local mail catcher on "
+                f"127.0.0.1:{catcher.start()} and posted to a local webhook receiver at {hooks.url}"
             )
         try:
             await run_demo(
