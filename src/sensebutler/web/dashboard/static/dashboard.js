@@ -86,7 +86,7 @@
         card("Browsers", table(["Browser", "Events"], d.browsers)), card("Operating systems", table(["OS", "Events"], d.os))];
     },
     logs(d) {
-      return [...d.charts.map(chartCard), card("Categories", table(["Category", "Events"], d.categories)),
+      return [...d.charts.map(chartCard), card("Categories", table(["Category", "Events"], d.categories.map(([c, n]) => [c === "-" ? "(no category)" : c, n]))),
         wideCard("Latest messages", table(["Time", "Node", "Level", "Service", "Subsystem", "Message"], entryRows(d.latest, true))),
         card("QIX: slowest objects and methods", table(["Object / method", "Requests", "Slowest (ms)"], d.slowest)),
         card("QIX: most requested", table(["Object / method", "Requests", "Slowest (ms)"], d.busiest))];
