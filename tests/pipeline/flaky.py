@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sensebutler.pipeline.delivery import DeliveryError
+from sensebutler.pipeline.delivery import DeliveryError, Refused
 
 
 class FlakyDestination:
@@ -18,6 +18,8 @@ class FlakyDestination:
         self.reject = False
         #: a batch holding any of these records fails (transiently) while the others go through
         self.failing: set[bytes] = set()
+        #: records taken but refused for good (``Refused``, reason ``unreadable``); the rest delivered
+        self.refusing: set[bytes] = set()
         self.hang_s = 0.0
         self.attempts = 0
         self.sending = 0  # sends in progress now
@@ -27,7 +29,7 @@ class FlakyDestination:
     async def open(self) -> None:
         pass
 
-    async def send(self, batch: list[bytes]) -> None:
+    async def send(self, batch: list[bytes]) -> Refused | None:
         self.attempts += 1
         self.sending += 1
         self.max_sending = max(self.max_sending, self.sending)
@@ -35,6 +37,8 @@ class FlakyDestination:
             await self._send(batch)
         finally:
             self.sending -= 1
+        refused = sum(record in self.refusing for record in batch)
+        return Refused(refused, "unreadable") if refused else None
 
     async def _send(self, batch: list[bytes]) -> None:
         if self.hang_s:

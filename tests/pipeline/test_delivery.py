@@ -253,6 +253,24 @@ async def test_rejected_batches_are_dropped_and_counted(tmp_path: Path) -> None:
     assert_accounted(delivery)
 
 
+async def test_records_a_destination_refuses_are_dropped_only_and_the_rest_delivered(tmp_path: Path) -> None:
+    """Sent directly and replayed from the spool: each refused record is in ``dropped`` alone."""
+    dest = FlakyDestination()
+    dest.refusing = {b"record-000003", b"record-000042"}
+    delivery = Delivery(dest, fast_config(), tmp_path / "spool.sqlite")
+    await delivery.start()
+    delivery.enqueue(records(10))
+    await async_wait_until(lambda: delivery.stats.delivered == 9, 10, "the first batch delivered")
+    dest.down = True
+    delivery.enqueue(records(40, start=10))
+    await async_wait_until(lambda: delivery.stats.spool_records == 40, 10, "the rest spooled")
+    dest.down = False
+    await async_wait_until(lambda: delivery.stats.spool_records == 0, 10, "the spool replayed")
+    await delivery.stop()
+    assert (delivery.stats.delivered, delivery.stats.dropped) == (48, {"unreadable": 2})
+    assert_accounted(delivery)
+
+
 async def test_memory_queue_overflow_goes_to_spool_not_lost(tmp_path: Path) -> None:
     dest = FlakyDestination()
     dest.hang_s = 0.2  # a slow destination

@@ -121,8 +121,24 @@ class ReloadAlert(Event):
     missing: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertReceived(Event):
+    """An alert that arrived at a receiver sensebutler runs itself (the demo's mail catcher and
+    webhook receiver), so the dashboard shows what went out and where it arrived."""
+
+    kind: ClassVar[str] = "alert_received"
+
+    #: ``email`` or ``webhook``
+    channel: str
+    #: the recipients, or the method and path the webhook called
+    to: str
+    subject: str
+    body: str
+
+
 __all__ = [
     "TASK_TYPES",
+    "AlertReceived",
     "AppInfo",
     "AppOwner",
     "Execution",

@@ -23,6 +23,9 @@ and the spool is replayed from its head. With more, batches may land out of orde
 succeed while an earlier one is retried or spooled); destinations whose readers depend on order use
 one. Delivery is at least once: a batch whose send timed out may have arrived and is sent again.
 
+A destination that takes a batch but refuses some of its records for good (records it cannot read)
+returns :class:`Refused`: those count as dropped with its reason, the rest as delivered.
+
 Every record ends in exactly one counter: ``delivered``, ``dropped[reason]``, or is still waiting
 (``queued`` in memory, which includes records handed to the spool's writer and not yet written;
 ``spool_records`` on disk); a batch being sent is in none until its send ends, and at shutdown every
@@ -71,6 +74,18 @@ class DeliveryError(Exception):
         self.transient = transient
 
 
+@dataclass(frozen=True)
+class Refused:
+    """What :meth:`Destination.send` returns when it took the batch but refused ``count`` of its
+    records for good (``reason`` becomes the ``dropped`` label); the others were delivered."""
+
+    count: int
+    reason: str
+
+
+SendOutcome = DeliveryError | Refused | None
+
+
 class Destination(Protocol):
     """Where a sink's encoded records go (an HTTP API, a broker...)."""
 
@@ -80,8 +95,8 @@ class Destination(Protocol):
 
     async def open(self) -> None: ...
 
-    async def send(self, batch: list[bytes]) -> None:
-        """Deliver ``batch`` or raise :class:`DeliveryError`."""
+    async def send(self, batch: list[bytes]) -> Refused | None:
+        """Deliver ``batch`` (saying which records it refused, if any) or raise :class:`DeliveryError`."""
 
     async def close(self) -> None: ...
 
@@ -291,9 +306,9 @@ class Delivery:
         delay = self.config.retry.initial_s
         for attempt in range(1, attempts + 1):
             error = await self._send(batch)
-            if error is None:
+            if not isinstance(error, DeliveryError):
                 del self._inflight[worker]
-                self.stats.delivered += len(batch)
+                self._delivered(len(batch), error)
                 return
             if not error.transient:
                 del self._inflight[worker]
@@ -328,7 +343,7 @@ class Delivery:
             return True
         batch = [data for _, data in rows]
         error = await self._send(batch)
-        if error is not None and error.transient:
+        if isinstance(error, DeliveryError) and error.transient:
             self.stats.retried += 1
             return False
         # Handed over in the same step as the send ends: if shutdown cancels this worker now, the
@@ -337,23 +352,22 @@ class Delivery:
         await self._on_loop(removal, functools.partial(self._replayed, error))
         return True
 
-    def _replayed(self, error: DeliveryError | None, removal: Future[Removed]) -> None:
+    def _replayed(self, error: SendOutcome, removal: Future[Removed]) -> None:
         # Only the rows still in the spool are counted. While the batch was being sent, a full
         # drop_oldest spool may have given up some of its rows to make room, and those are
         # already counted as dropped (spool_full); they reached the destination all the same (at
         # least once), but each record goes into exactly one counter.
         result = removal.result()
-        if error is None:
-            self.stats.delivered += result.removed
-        else:
+        if isinstance(error, DeliveryError):
             self._drop("rejected", result.removed)
+        else:
+            self._delivered(result.removed, error)
         self._on_disk = result.state
         self._update_gauges()
 
-    async def _send(self, batch: list[bytes]) -> DeliveryError | None:
+    async def _send(self, batch: list[bytes]) -> SendOutcome:
         try:
-            await asyncio.wait_for(self.destination.send(batch), self.config.send_timeout_s)
-            return None
+            return await asyncio.wait_for(self.destination.send(batch), self.config.send_timeout_s)
         except DeliveryError as exc:
             error = exc
         except TimeoutError:
@@ -469,6 +483,12 @@ class Delivery:
         return applied
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _delivered(self, count: int, refused: Refused | None) -> None:
+        bad = min(refused.count, count) if refused is not None else 0
+        self.stats.delivered += count - bad
+        if refused is not None:
+            self._drop(refused.reason, bad)
+
     def _drop(self, reason: str, count: int) -> None:
         if count <= 0:
             return

@@ -33,7 +33,14 @@ from sensebutler.config import Config, ConfigError, validate_config
 from sensebutler.config.logging import LoggingConfig
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import StartupError, install_stop_signals
-from sensebutler.simulator.demo import ConsoleLogHandler, MailCatcher, alert_config, run_demo
+from sensebutler.simulator.demo import (
+    DEMO_MONITORS,
+    ConsoleLogHandler,
+    MailCatcher,
+    WebhookReceiver,
+    alert_config,
+    run_demo,
+)
 from sensebutler.simulator.monitoring_config import config_yaml, monitoring_config, site_config
 from sensebutler.simulator.scenario import ScenarioError, load_scenario
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
@@ -292,8 +299,15 @@ def demo(
     ] = None,
     duration: Annotated[float, typer.Option(help="Stop after this many seconds (0 = until Ctrl+C).")] = 0.0,
     alerts: Annotated[
-        bool, typer.Option(help="Mail reload alerts to a local mail catcher that prints them.")
+        bool,
+        typer.Option(
+            help="Send reload alerts to a local mail catcher and webhook receiver that print them "
+            "(and show them on the dashboard)."
+        ),
     ] = True,
+    web_port: Annotated[
+        int, typer.Option(help="Port of the dashboard and the API on 127.0.0.1 (0 = any free port).")
+    ] = 0,
 ) -> None:
     """Run a simulated site with activity, monitored by sensebutler; show what it collects (Ctrl+C stops)."""
     ports = {"qrs": 0, "proxy": 0, "engine": 0, "about": 0, "control": 0}
@@ -323,20 +337,22 @@ def demo(
         root.removeHandler(handler)
     root.addHandler(ConsoleLogHandler(console))
     catcher = MailCatcher(console) if alerts and monitor else None
+    hooks = WebhookReceiver(console) if catcher is not None else None
 
     def service_config(info: SimulatorInfo) -> Config:
         data = monitoring_config(info, state_dir=state_dir / "service", udp_ports=udp_ports, interval_s=5)
         data["prometheus"] = {"enable": True, "listener": "metrics"}
+        data["monitors"] = DEMO_MONITORS
         data["web"] = {
             "listeners": {
                 "metrics": {"host": "127.0.0.1", "port": 0},
-                "main": {"host": "127.0.0.1", "port": 0},
+                "main": {"host": "127.0.0.1", "port": web_port},
             }
         }
         # the API and the dashboard with a key made for this run (printed with the dashboard's URL)
         data["api"] = {"enable": True, "keys": [{"name": "demo", "key": secrets.token_urlsafe(24)}]}
-        if catcher is not None:
-            data.update(alert_config(catcher.port))
+        if catcher is not None and hooks is not None:
+            data.update(alert_config(catcher.port, hooks.url))
         if influxdb_url:
             data["influxdb"] = {"enable": True, "url": influxdb_url}
         return validate_config(data, "the demo's configuration")
@@ -346,9 +362,11 @@ def demo(
         install_stop_signals(stop)
         if duration > 0:
             asyncio.get_running_loop().call_later(duration, stop.set)
-        if catcher is not None:
+        if catcher is not None and hooks is not None:
+            await hooks.start()
             console.print(
-                f"  reload alerts are mailed to a local mail catcher on 127.0.0.1:{catcher.start()}"
+                f"  reload and service alerts are mailed to a local mail catcher on "
+                f"127.0.0.1:{catcher.start()} and posted to a local webhook receiver at {hooks.url}"
             )
         try:
             await run_demo(
@@ -357,10 +375,12 @@ def demo(
                 stop,
                 service_config=service_config if monitor else None,
                 fail_a_reload_every_s=30.0 if catcher is not None else 0.0,
+                receivers=[r for r in (catcher, hooks) if r is not None],
             )
         finally:
-            if catcher is not None:
+            if catcher is not None and hooks is not None:
                 catcher.stop()
+                await hooks.stop()
 
     try:
         asyncio.run(main())

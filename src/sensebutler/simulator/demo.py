@@ -15,16 +15,26 @@ import asyncio
 import contextlib
 import email
 import email.policy
+import html
 import logging
+import re
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from rich.console import Console
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from sensebutler import app as service
 from sensebutler.config import Config
+from sensebutler.config.web import WebListener
+from sensebutler.events import Event
+from sensebutler.events.alerts import AlertReceived
 from sensebutler.runtime import Runtime
 from sensebutler.simulator.control import ControlError
 from sensebutler.simulator.demo_view import DemoView
@@ -32,6 +42,8 @@ from sensebutler.simulator.log4net import LogRecord
 from sensebutler.simulator.runs import TaskBusy
 from sensebutler.simulator.simulator import Simulator, SimulatorInfo, SimulatorOptions
 from sensebutler.simulator.udp import Datagram
+from sensebutler.web.mounts import WebMounts
+from sensebutler.web.server import WebServer
 
 _LEVEL_STYLE = {"WARN": "yellow", "ERROR": "bold red", "FATAL": "bold red"}
 _QUIET_LOGGERS = ("QixPerformance.",)
@@ -42,6 +54,18 @@ SERVICE = "sensebutler"
 FAILING_TASK = "Manually triggered reload of Test failing reloads"
 #: seconds (at activity rate 1) until the demo makes a reload fail
 FAILED_RELOAD_AFTER_S = 20.0
+#: the service the demo stops, and when (seconds at activity rate 1) and for how long
+STOPPED_SERVICE = ("Rim1", "printing")
+SERVICE_STOPPED_AFTER_S = 45.0
+SERVICE_DOWN_S = 60.0
+#: the monitors the demo runs: service states every 5 s, so a stopped service shows at once
+DEMO_MONITORS: dict[str, Any] = {
+    "services": {"enable": True, "frequency": 5},
+    "restarts": {"enable": True},
+    "license_usage": {"enable": True, "frequency": 60},
+    "server_license": {"enable": True, "frequency": 60},
+    "version": {"enable": True, "frequency": 300},
+}
 _STATE_LINES = (
     "Execution State Change to Triggered",
     "Execution State Change to Started",
@@ -72,13 +96,32 @@ class ConsoleLogHandler(logging.Handler):
         say(self.console, origin, text, _LEVEL_STYLE.get(record.levelname[:4], "yellow"))
 
 
+Publish = Callable[[Event], None]
+
+
+_BREAKS = re.compile(r"<(?:br|/p|/div|/tr|/h\d|/li)\b[^>]*>", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(style|script|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_CELLS = re.compile(r"</t[dh]>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+
+
+def html_text(text: str) -> str:
+    """An HTML mail body as plain lines, for the dashboard (the mail catcher shows, it never renders)."""
+    text = _TAGS.sub("", _CELLS.sub(" ", _BREAKS.sub("\n", _HIDDEN.sub("", text))))
+    return _BLANK_LINES.sub("\n", html.unescape(text)).strip()
+
+
 class MailCatcher:
-    """The demo's local SMTP server (aiosmtpd, in process): prints every alert mail it receives."""
+    """The demo's local SMTP server (aiosmtpd, in process): prints every alert mail it receives and,
+    once ``publish`` is set (the service's router), hands it to the dashboard as an
+    :class:`AlertReceived`."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.received = 0
         self.port = 0
+        self.publish: Publish | None = None
         self._controller: Any = None
 
     def start(self) -> int:
@@ -101,13 +144,81 @@ class MailCatcher:
         recipients = ", ".join(envelope.rcpt_tos)
         when = datetime.now().strftime("%H:%M:%S")
         say(self.console, SERVICE, f"{when} alert mail to {recipients}: {message['Subject']}", "bold magenta")
+        if self.publish is not None:
+            part = message.get_body(("plain", "html"))
+            body = "" if part is None else part.get_content()
+            if part is not None and part.get_content_subtype() == "html":
+                body = html_text(body)
+            subject = str(message["Subject"]).strip()
+            self.publish(AlertReceived(channel="email", to=recipients, subject=subject, body=body))
         return "250 Message accepted"
 
 
-def alert_config(smtp_port: int) -> dict[str, Any]:
-    """Config blocks that turn reload alerts on, mailed to the demo's mail catcher."""
+class WebhookReceiver:
+    """The demo's outgoing-webhook target: an HTTP server on 127.0.0.1 that prints every call and,
+    once ``publish`` is set, hands it to the dashboard as an :class:`AlertReceived`."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.received = 0
+        self.publish: Publish | None = None
+        mounts = WebMounts()
+        mounts.mount(
+            "/",
+            Starlette(routes=[Route("/{path:path}", self._call, methods=["GET", "POST", "PUT"])]),
+            name="webhooks",
+            listener="webhooks",
+            exact=False,
+        )
+        self._server = WebServer("webhooks", WebListener(host="127.0.0.1", port=0), mounts)
+
+    @property
+    def url(self) -> str:
+        return f"{self._server.url}/reload-alerts"
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+    async def _call(self, request: Request) -> Response:
+        body = (await request.body()).decode("utf-8", "replace")
+        try:
+            fields = orjson.loads(body) if body else dict(request.query_params)
+        except orjson.JSONDecodeError:
+            fields = {}
+        if not isinstance(fields, dict):
+            fields = {}
+        subject = (
+            " ".join(str(fields.get(key, "")) for key in ("event", "taskName")).strip() or "(no subject)"
+        )
+        if fields:
+            body = orjson.dumps(fields, option=orjson.OPT_INDENT_2).decode()
+        to = f"{request.method} {request.url.path}"
+        self.received += 1
+        when = datetime.now().strftime("%H:%M:%S")
+        say(self.console, SERVICE, f"{when} alert webhook {to}: {subject}", "bold magenta")
+        if self.publish is not None:
+            self.publish(AlertReceived(channel="webhook", to=to, subject=subject, body=body))
+        return Response(status_code=204)
+
+
+def alert_config(smtp_port: int, webhook_url: str) -> dict[str, Any]:
+    """Config blocks that turn reload alerts on, mailed to the demo's mail catcher and posted to its
+    webhook receiver."""
     block = {"recipients": ["qlik-admins@lab.example.com"], "app_owner": {"enable": True}, "rate_limit_s": 60}
+    hook = {"rate_limit_s": 60}
+    service = {"recipients": ["qlik-admins@lab.example.com"], "rate_limit_s": 60}
     return {
+        "webhook": {
+            "enable": True,
+            "webhooks": [{"description": "the demo's receiver", "url": webhook_url, "method": "POST"}],
+            "reload_failed": hook,
+            "reload_aborted": hook,
+            "service_stopped": hook,
+            "service_started": hook,
+        },
         "alerts": {
             "enable": True,
             "qlik_urls": {
@@ -122,6 +233,8 @@ def alert_config(smtp_port: int) -> dict[str, Any]:
             "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none"},
             "reload_failed": block,
             "reload_aborted": block,
+            "service_stopped": service,
+            "service_started": service,
         },
     }
 
@@ -204,6 +317,22 @@ async def fail_a_reload(sim: Simulator, console: Console, after_s: float) -> Non
     say(console, SITE, f"(the demo starts {name!r}, which will fail, to show a failed reload)", "dim")
 
 
+async def stop_a_service(sim: Simulator, console: Console, after_s: float, down_s: float) -> None:
+    """Stop a service ``after_s`` into the demo and start it again ``down_s`` later, so the service
+    monitor (and its alerts) show a stopped service early."""
+    node, service = STOPPED_SERVICE
+    await asyncio.sleep(after_s)
+    try:
+        await sim.stop_service(node, service)
+        say(console, SITE, f"(the demo stops the {service} service on {node}, for {down_s:g} s)", "dim")
+        await asyncio.sleep(down_s)
+        await sim.start_service(node, service)
+    except ControlError as exc:
+        say(console, SITE, f"(the demo could not stop and start {service} on {node}: {exc})", "dim")
+        return
+    say(console, SITE, f"(the demo starts the {service} service on {node} again)", "dim")
+
+
 async def run_demo(
     options: SimulatorOptions,
     console: Console,
@@ -213,6 +342,7 @@ async def run_demo(
     summary_every_s: float = 10.0,
     failed_reload_after_s: float | None = None,
     fail_a_reload_every_s: float = 0.0,
+    receivers: Sequence[MailCatcher | WebhookReceiver] = (),
 ) -> None:
     """Run the narrated simulator, and the monitoring service when ``service_config`` is given,
     until ``stop`` is set. A reload is made to fail after ``failed_reload_after_s`` (default
@@ -231,6 +361,13 @@ async def run_demo(
 
             async def ready(rt: Runtime) -> None:
                 rt.router.add(view)
+                loop = asyncio.get_running_loop()
+
+                def publish(event: Event) -> None:  # the mail catcher runs on a thread of its own
+                    loop.call_soon_threadsafe(rt.router.publish, event)
+
+                for receiver in receivers:  # what they receive goes to the dashboard
+                    receiver.publish = publish
                 runtime.set_result(rt)
 
             monitoring = asyncio.create_task(service.run(service_config(sim.info), stop, ready=ready))
@@ -252,6 +389,14 @@ async def run_demo(
             highlight=False,
         )
         failing = asyncio.create_task(fail_a_reload(sim, console, failed_reload_after_s))
+        stopping = asyncio.create_task(
+            stop_a_service(
+                sim,
+                console,
+                SERVICE_STOPPED_AFTER_S / options.activity_rate,
+                SERVICE_DOWN_S / options.activity_rate,
+            )
+        )
         repeating: asyncio.Task[None] | None = None
         if fail_a_reload_every_s > 0:
             repeating = asyncio.create_task(_fail_reloads(sim, fail_a_reload_every_s, stop))
@@ -272,9 +417,10 @@ async def run_demo(
                     console.print(view.table(runtime.result().router))
         finally:
             stop.set()
-            failing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await failing
+            for task in (failing, stopping):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if repeating is not None:
                 repeating.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

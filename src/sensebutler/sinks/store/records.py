@@ -19,8 +19,15 @@ from typing import Any
 import orjson
 
 from sensebutler.events import Event
-from sensebutler.events.alerts import ReloadAlert
+from sensebutler.events.alerts import AlertReceived, ReloadAlert
 from sensebutler.events.ingest import EventCount, UdpQueueMetrics
+from sensebutler.events.monitors import (
+    LicenseUsage,
+    Restarted,
+    ServerLicense,
+    ServiceState,
+    ServiceStateChanged,
+)
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics
 from sensebutler.events.udp import EngineReloadFailedEvent, LogEvent, QixPerfEvent, TaskEvent, UserEvent
 from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions, error_category
@@ -40,6 +47,12 @@ SUPPORTED_KINDS = frozenset(
         TaskEvent.kind,
         EngineReloadFailedEvent.kind,
         ReloadAlert.kind,
+        AlertReceived.kind,
+        ServiceState.kind,
+        ServiceStateChanged.kind,
+        Restarted.kind,
+        LicenseUsage.kind,
+        ServerLicense.kind,
     }
 )
 #: canonical measurements whose numeric fields are kept (the others carry ids or text only)
@@ -61,6 +74,8 @@ SAMPLED_MEASUREMENTS = frozenset(
         "log_events_queue",
         "user_events_queue",
         "task_events_queue",
+        "qlik_sense_license",
+        "qlik_sense_server_license",
     }
 )
 #: tags of bounded cardinality; every other tag is left out of the series key
@@ -81,6 +96,7 @@ KEPT_TAGS = frozenset(
         "browser",
         "os",
         "outcome",
+        "license_type",
     }
 )
 #: the last characters of a reload's script log kept with its entry
@@ -124,6 +140,19 @@ class StoreMapping:
             return self._task(event)
         if isinstance(event, ReloadAlert):
             return self._alert(event)
+        if isinstance(event, ServiceState | ServiceStateChanged | Restarted):
+            return _monitored(event)
+        if isinstance(event, AlertReceived):
+            return [
+                entry(
+                    "alert",
+                    event.time_ns,
+                    level=event.channel,
+                    source=event.to,
+                    name=event.subject,
+                    detail=event.body[-SCRIPT_LOG_TAIL:],
+                )
+            ]
         if isinstance(event, EngineReloadFailedEvent):
             return [
                 entry(
@@ -253,10 +282,41 @@ class StoreMapping:
                 extra=extra,
             )
         ]
-        if duration is not None:
+        if duration is not None and event.outcome == "success":
             tags = {"outcome": str(event.outcome), "source": source.task_name[:200]}
             records.append(sample("reload", "duration_s", tags, event.time_ns, duration))
         return records
+
+
+def _monitored(event: ServiceState | ServiceStateChanged | Restarted) -> list[bytes]:
+    """A service's state as a running (1) / not running (0) sample per ``node / service``; its
+    changes and node or engine restarts as entries."""
+    if isinstance(event, ServiceState):
+        service = f"{event.node_name or event.host} / {event.friendly_name or event.service_name}"
+        running = 1.0 if event.state == "RUNNING" else 0.0
+        return [sample("service", "running", {"service": service}, event.time_ns, running)]
+    if isinstance(event, ServiceStateChanged):
+        state = event.current
+        return [
+            entry(
+                "service",
+                event.time_ns,
+                host=state.node_name or state.host,
+                level=state.state,
+                source=event.previous,
+                name=state.friendly_name or state.service_name,
+            )
+        ]
+    return [
+        entry(
+            "restart",
+            event.time_ns,
+            host=event.host,
+            level=event.scope,
+            detail=f"down for up to {event.downtime_s:.0f} s",
+            value=event.downtime_s,
+        )
+    ]
 
 
 def _plain(value: object) -> Any:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.events import Event
-from sensebutler.pipeline.delivery import DeliveryError
+from sensebutler.pipeline.delivery import DeliveryError, Refused
 from sensebutler.runtime import Runtime, StartupError
 from sensebutler.sinks.base import DeliverySink, Sink, kinds_for
 from sensebutler.sinks.store.config import StoreSection
@@ -53,14 +53,14 @@ class StoreThread:
 
 class StoreDestination:
     """Writes batches into the store file. Only a failing file (disk full, I/O error) fails a
-    send; that is transient, so the batch waits in the delivery spool."""
+    send; that is transient, so the batch waits in the delivery spool. Records the file cannot
+    read are refused (dropped ``bad_record``) and the rest of the batch is delivered."""
 
     name = SINK_NAME
     max_in_flight = 1
 
-    def __init__(self, writer: StoreThread, on_rejected: Callable[[int], None]) -> None:
+    def __init__(self, writer: StoreThread) -> None:
         self.writer = writer
-        self._on_rejected = on_rejected
 
     async def open(self) -> None:
         try:
@@ -68,13 +68,12 @@ class StoreDestination:
         except (OSError, sqlite3.Error) as exc:
             raise StartupError(f"store: cannot open {self.writer.storage.path}: {exc}") from exc
 
-    async def send(self, batch: list[bytes]) -> None:
+    async def send(self, batch: list[bytes]) -> Refused | None:
         try:
             result = await self.writer.run(lambda storage: storage.write(batch))
         except (OSError, sqlite3.Error) as exc:
             raise DeliveryError(f"store {self.writer.storage.path}: {exc}") from exc
-        if result.rejected:
-            self._on_rejected(result.rejected)
+        return Refused(result.rejected, "bad_record") if result.rejected else None
 
     async def close(self) -> None:
         await self.writer.close()
@@ -101,7 +100,7 @@ class StoreSink(DeliverySink):
         writer = StoreThread(Storage(path, retention, max_bytes, clock), "store-writer")
         #: the dashboard's queries run here, beside the writes (WAL: readers never wait)
         self.reader = StoreThread(Storage(path, retention, max_bytes, clock), "store-reader")
-        super().__init__(SINK_NAME, kinds, StoreDestination(writer, self._rejected), delivery, spool_dir)
+        super().__init__(SINK_NAME, kinds, StoreDestination(writer), delivery, spool_dir)
         self.writer = writer
         self.mapping = StoreMapping()
         self.last_maintenance: MaintenanceResult | None = None
@@ -109,9 +108,6 @@ class StoreSink(DeliverySink):
 
     def encode(self, event: Event) -> list[bytes]:
         return self.mapping.encode(event)
-
-    def _rejected(self, count: int) -> None:
-        self.delivery.stats.dropped["bad_record"] += count
 
     async def start(self) -> None:
         await super().start()

@@ -152,13 +152,31 @@ def reloads(storage: Reader, since: int, until: int, search: str = "") -> dict[s
         "recent": storage.entries("task", since, until, search=search, limit=50),
         "failures": storage.entries("reload", since, until, levels=FAILED, search=search, limit=20),
         "failed_tasks": storage.entries("task", since, until, levels=FAILED, limit=20),
+        "alerts": storage.entries("alert", since, until, search=search, limit=20),
     }
 
 
 def services(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
+    states = storage.latest("service", "running", until - RECENT_NS, group_by="service")
+    expiry = storage.latest("qlik_sense_server_license", "days_until_expiry", since)
     return {
+        "states": [[service, "running" if up else "stopped"] for service, up in states.items()],
+        "changes": storage.entries("service", since, until, search=search, limit=50),
+        "restarts": storage.entries("restart", since, until, search=search, limit=20),
+        "days_to_expiry": next(iter(expiry.values()), None),
+        "charts": [
+            chart(
+                storage,
+                "Licences used",
+                "qlik_sense_license",
+                "used",
+                since,
+                until,
+                group_by="license_type",
+                aggregate="max",
+            ),
+        ],
         "poll_failures": storage.entries("poll_failed", since, until, search=search, limit=50),
-        "not_collected": ["service states per node and restarts", "licence usage and days to expiry"],
     }
 
 
