@@ -151,6 +151,25 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+async def stored_schedules(state: StateBackend) -> list[Schedule]:
+    """Every schedule on ``state``, in the order they were created (any instance's, on Redis)."""
+    records = []
+    for key in await state.keys(_SCHEDULE):
+        raw = await state.get(key)
+        if raw is not None:
+            record = orjson.loads(raw)
+            records.append((record.get("seq", 0), Schedule.model_validate(record["schedule"])))
+    return [schedule for _, schedule in sorted(records, key=lambda r: r[0])]
+
+
+async def stored_history(state: StateBackend, schedule_id: str) -> list[dict[str, Any]]:
+    """A schedule's recorded runs, oldest first: ``scheduledFor``, ``firedAt``, ``taskId``,
+    ``outcome`` (pending, started, failed), ``detail``, ``instance``."""
+    raw = await state.get(_HISTORY + schedule_id)
+    runs: list[dict[str, Any]] = orjson.loads(raw) if raw else []
+    return runs
+
+
 @dataclass
 class Scheduler:
     """The schedules' store and, while this instance leads, the timer that fires them."""
@@ -200,14 +219,7 @@ class Scheduler:
     # -- the store --------------------------------------------------------------------------------------
 
     async def schedules(self) -> list[Schedule]:
-        keys = await self.state.keys(_SCHEDULE)
-        records = []
-        for key in keys:
-            raw = await self.state.get(key)
-            if raw is not None:
-                record = orjson.loads(raw)
-                records.append((record.get("seq", 0), Schedule.model_validate(record["schedule"])))
-        return [schedule for _, schedule in sorted(records, key=lambda r: r[0])]
+        return await stored_schedules(self.state)
 
     async def get(self, schedule_id: str) -> Schedule:
         raw = await self.state.get(_SCHEDULE + schedule_id) if schedule_id else None
@@ -251,9 +263,7 @@ class Scheduler:
 
     async def history(self, schedule_id: str) -> list[dict[str, Any]]:
         await self.get(schedule_id)
-        raw = await self.state.get(_HISTORY + schedule_id)
-        runs: list[dict[str, Any]] = orjson.loads(raw) if raw else []
-        return runs
+        return await stored_history(self.state, schedule_id)
 
     async def status_text(self) -> str:
         """Butler's status listing: one line per schedule with its cron and whether it runs."""

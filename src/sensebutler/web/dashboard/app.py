@@ -29,11 +29,13 @@ from starlette.staticfiles import StaticFiles
 
 from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Component, Runtime, StartupError
+from sensebutler.services.state import StateUnavailable
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.store.sink import find_store
 from sensebutler.sinks.store.storage import NS
 from sensebutler.tls import CertificateError
 from sensebutler.web.dashboard.access import COOKIE, DashboardAccess
+from sensebutler.web.dashboard.api_state import ApiState
 from sensebutler.web.dashboard.influx_query import InfluxQuery
 from sensebutler.web.dashboard.influx_reader import UNAVAILABLE, InfluxPages, InfluxReader
 from sensebutler.web.dashboard.queries import PAGES
@@ -77,8 +79,15 @@ def _login(message: str = "", status: int = 401) -> HTMLResponse:
 
 
 class Dashboard:
-    def __init__(self, source: DataSource | None, access: DashboardAccess, interval_s: float) -> None:
+    def __init__(
+        self,
+        source: DataSource | None,
+        access: DashboardAccess,
+        interval_s: float,
+        api_state: ApiState | None = None,
+    ) -> None:
         self.source = source
+        self.api_state = api_state
         self.access = access
         self.interval_s = interval_s
         #: pages that could not be read, by cause (``ReadError`` categories; ``store`` for the file)
@@ -125,7 +134,7 @@ class Dashboard:
         name = request.path_params["page"]
         if name not in PAGES:
             return _page("Not found", f"<main><p>No page {html.escape(name)}.</p></main>", 404)
-        if self.source is None:
+        if self.source is None and not (name == "api" and self.api_state is not None):
             return _page(PAGES[name][0], f"<main><p class=error>{html.escape(NO_SOURCE)}</p></main>", 503)
         nav = "".join(
             f'<a href="{PREFIX}/{key}"{" class=current" if key == name else ""}>{html.escape(title)}</a>'
@@ -143,9 +152,11 @@ class Dashboard:
         return _page(PAGES[name][0], body)
 
     async def _query(self, request: Request) -> dict[str, object]:
-        """The page's data; raises :class:`ReadError` when its source cannot be read."""
+        """The page's data; raises :class:`ReadError` when its source cannot be read. The API state
+        page reads the state backend (``api_state.py``), the others the store or InfluxDB."""
         name = request.path_params["page"]
-        if self.source is None:
+        from_state = name == "api" and self.api_state is not None
+        if self.source is None and not from_state:
             raise ReadError(NO_SOURCE, "unreachable")
         span = RANGES.get(request.query_params.get("range", "1h"), 3600)
         search = request.query_params.get("q", "")[:200]
@@ -153,17 +164,25 @@ class Dashboard:
         since = until - span * NS
         page = PAGES[name][1]
         try:
-            data = await self.source.thread.run(lambda reader: page(reader, since, until, search))
+            if self.api_state is not None and from_state:
+                data = await self.api_state.page(search)
+            else:
+                assert self.source is not None
+                data = await self.source.thread.run(lambda reader: page(reader, since, until, search))
         except ReadError as exc:
             self._failed(exc.category, exc)
             raise
+        except StateUnavailable as exc:
+            self._failed("state", exc)
+            raise ReadError(f"reading the state backend failed: {exc}", "unreachable") from exc
         except (OSError, sqlite3.Error) as exc:
             self._failed("store", exc)
             raise ReadError(f"reading the store failed: {exc}", "bad_answer") from exc
-        unavailable = list(self.source.unavailable.get(name, ()))
+        source = "state" if from_state or self.source is None else self.source.name
+        unavailable = [] if from_state or self.source is None else self.source.unavailable.get(name, ())
         return {"page": name, "since": since // NS, "until": until // NS, **data} | {
-            "source": self.source.name,
-            "unavailable": unavailable,
+            "source": source,
+            "unavailable": list(unavailable),
         }
 
     def _failed(self, cause: str, exc: Exception) -> None:
@@ -235,6 +254,11 @@ def build(runtime: Runtime) -> list[Component]:
         log.warning("dashboard: %s", NO_SOURCE)
     if not (VENDOR / "uPlot.iife.min.js").exists():
         log.warning("dashboard: charts are missing (%s); run `make web-assets`", VENDOR)
-    dashboard = Dashboard(source, DashboardAccess(api), section.update_interval_s)
+    api_state = None
+    if api.enable:
+        api_state = ApiState(
+            runtime.state, key_values=api.endpoints.key_value_store, schedules=api.scheduler.enable
+        )
+    dashboard = Dashboard(source, DashboardAccess(api), section.update_interval_s, api_state)
     runtime.web.mount(PREFIX, dashboard.app, name="dashboard", listener=section.listener, exact=False)
     return components

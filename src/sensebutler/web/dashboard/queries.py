@@ -181,7 +181,8 @@ def services(storage: Reader, since: int, until: int, search: str = "") -> dict[
 
 
 def api_state(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:
-    return {"not_collected": ["key-value namespaces and keys", "schedules with next run and history"]}
+    """With the REST API on, the dashboard serves this page from ``api_state.ApiState`` instead."""
+    return {"off": ["the REST API (api.enable)"]}
 
 
 def pipeline(storage: Reader, since: int, until: int, search: str = "") -> dict[str, Any]:

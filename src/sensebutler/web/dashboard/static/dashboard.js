@@ -113,7 +113,13 @@
         wideCard("Restarts", table(["Time", "Host", "What", ""], restarts)),
         wideCard("Poll failures", table(["Time", "Node", "Category", "Target", "", "Message"], entryRows(d.poll_failures, true)))];
     },
-    api(d) { return [notCollected(d.not_collected)]; },
+    api(d) {
+      const off = (d.off || []).length ? [card("Off", el("ul", {}, ...d.off.map((i) => el("li", {}, i + " is off in the configuration."))))] : [];
+      const namespaces = d.namespaces ? [wideCard("Key-value namespaces (values are not shown)", table(["Namespace", "Keys", "Keys (first 20)"], d.namespaces))] : [];
+      const schedules = d.schedules ? [wideCard("Schedules", table(["Name", "Cron", "Time zone", "State", "Next run (UTC)", "Task id"], d.schedules)),
+        wideCard("Recent scheduled runs", table(["Scheduled for (UTC)", "Schedule", "Outcome", "Detail"], d.runs))] : [];
+      return [...namespaces, ...schedules, ...off];
+    },
     pipeline(d) {
       const title = d.source === "influxdb" ? "InfluxDB" : "Store";
       return [card(title, table(["Rows or bytes", "Count"], Object.entries(d.store))), ...d.charts.map(chartCard)];
@@ -123,7 +129,7 @@
   function render(data) {
     const grid = el("div", { class: "grid" }, ...renderers[page](data), ...unavailable(data));
     const status = el("p", { id: "status" }, "Updated " + new Date().toLocaleTimeString() + " · " + when(data.since) + " – " + when(data.until));
-    const tools = page === "logs" || page === "reloads" || page === "services"
+    const tools = page === "logs" || page === "reloads" || page === "services" || page === "api"
       ? [searchBox()] : [];
     main.replaceChildren(status, ...tools, grid);
     fitCharts();
