@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing
 import os
@@ -32,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -57,8 +59,25 @@ FAILED = b"/scheduler-task-failed/"
 
 
 # -- the simulator's process -----------------------------------------------------------------------
-def run_site(conn: Connection, state_dir: Path, task_target: str, qrs_delay: float, log_delay: float) -> None:
-    asyncio.run(_site(conn, state_dir, task_target, qrs_delay, log_delay))
+def profiled(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
+    """Run ``main``; with ``profile``, under cProfile, its stats written there."""
+    if profile is None:
+        asyncio.run(main)
+        return
+    with cProfile.Profile() as profiler:
+        asyncio.run(main)
+    profiler.dump_stats(profile)
+
+
+def run_site(
+    conn: Connection,
+    state_dir: Path,
+    task_target: str,
+    qrs_delay: float,
+    log_delay: float,
+    profile: Path | None,
+) -> None:
+    profiled(_site(conn, state_dir, task_target, qrs_delay, log_delay), profile)
 
 
 async def _site(
@@ -92,8 +111,8 @@ async def _site(
 
 
 # -- sensebutler's process -------------------------------------------------------------------------
-def run_service(conn: Connection, data: dict[str, Any]) -> None:
-    asyncio.run(_service(conn, data))
+def run_service(conn: Connection, data: dict[str, Any], profile: Path | None) -> None:
+    profiled(_service(conn, data), profile)
 
 
 async def _service(conn: Connection, data: dict[str, Any]) -> None:
@@ -211,6 +230,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             f"127.0.0.1:{relay_port}",
             args.qrs_delay_ms / 1000,
             args.log_delay_ms / 1000,
+            args.profile / "simulator.prof" if args.profile else None,
         ),
     )
     site.start()
@@ -229,7 +249,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         }
         data["alerts"] = {"enable": True}
         data.update(destination_config(args.destination, smtp, receiver))
-        service = spawn.Process(target=run_service, args=(service_end, data))
+        profile = args.profile / "sensebutler.prof" if args.profile else None
+        service = spawn.Process(target=run_service, args=(service_end, data, profile))
         service.start()
         await loop.run_in_executor(None, service_conn.recv)
 
@@ -259,7 +280,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(max(0.0, began + (n + 1) * interval - time.perf_counter()))
         burst_ids = await arrived(args.burst, 120)
         got = [recorder.arrived[i] for i in burst_ids if i in recorder.arrived]
-        span = (max(got) - min(relay.sent[i] for i in burst_ids)) if got else float("nan")
+        first = min(relay.sent[i] for i in burst_ids)
+        span = (max(got) - first) if got else float("nan")
+        failed_span = max(relay.sent[i] for i in burst_ids) - first
         return {
             "bench": "alert_latency",
             "destination": args.destination,
@@ -271,6 +294,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "burst": args.burst,
             "burst_rate": args.burst_rate,
             "burst_failed": len(burst_ids),
+            "burst_failed_per_s": round(len(burst_ids) / failed_span, 1) if failed_span > 0 else None,
             "burst_delivered": len(got),
             "alerts_per_s": round(len(got) / span, 1) if got else None,
             "qrs_delay_ms": args.qrs_delay_ms,
@@ -300,4 +324,10 @@ if __name__ == "__main__":
     parser.add_argument("--burst-rate", type=float, default=60)
     parser.add_argument("--qrs-delay-ms", type=float, default=20)
     parser.add_argument("--log-delay-ms", type=float, default=200)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="cProfile both processes into DIR/sensebutler.prof and DIR/simulator.prof",
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args()))))

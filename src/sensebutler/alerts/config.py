@@ -55,9 +55,9 @@ class ScriptLogFetch(Section):
     #: pause between rounds
     retry_delay_s: float = Field(default=1.0, ge=0, le=60)
     #: while the download answers 404 (Qlik prepares the file), poll it: first after this long ...
-    poll_initial_s: float = Field(default=0.05, gt=0, le=10)
+    poll_initial_s: float = Field(default=0.025, gt=0, le=10)
     #: ... doubling up to this ...
-    poll_max_s: float = Field(default=0.1, gt=0, le=30)
+    poll_max_s: float = Field(default=0.05, gt=0, le=30)
     #: ... for at most this long per round
     download_wait_s: float = Field(default=5.0, gt=0, le=120)
 

@@ -174,7 +174,9 @@ class TaskEventsHandler(InputHandler):
         super().__init__("task events", runtime)
 
     def parse(self, data: bytes, received_ns: int) -> Event:
-        return parse_task_datagram(data, received_ns)
+        e = parse_task_datagram(data, received_ns)
+        from sensebutler.h4trace import tr; tr('parsed', getattr(e, 'task_id', '?'))
+        return e
 
 
 class UdpInput:
