@@ -131,6 +131,15 @@ async def _service(conn: Connection, data: dict[str, Any]) -> None:
     await asyncio.wait_for(service, 60)
 
 
+def cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- this process: relay and receivers ---------------------------------------------------------------
 class Relay(asyncio.DatagramProtocol):
     """Forwards the simulator's task datagrams to sensebutler; notes when each failure went by."""
@@ -273,12 +282,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         ]
         # throughput, failures at a fixed rate
         relay.sent.clear()
+        cpu_before = {
+            "sensebutler": cpu_s(service.pid),
+            "simulator": cpu_s(site.pid),
+            "bench": cpu_s(os.getpid()),
+        }
         interval = 1 / args.burst_rate
         began = time.perf_counter()
         for n in range(args.burst):
             site_conn.send(1)
             await asyncio.sleep(max(0.0, began + (n + 1) * interval - time.perf_counter()))
         burst_ids = await arrived(args.burst, 120)
+        cpu_after = {
+            "sensebutler": cpu_s(service.pid),
+            "simulator": cpu_s(site.pid),
+            "bench": cpu_s(os.getpid()),
+        }
+        cpu_ms = {
+            name: round((cpu_after[name] - cpu_before[name]) * 1000 / max(1, len(burst_ids)), 1)
+            for name in cpu_after
+        }
         got = [recorder.arrived[i] for i in burst_ids if i in recorder.arrived]
         first = min(relay.sent[i] for i in burst_ids)
         span = (max(got) - first) if got else float("nan")
@@ -297,6 +320,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "burst_failed_per_s": round(len(burst_ids) / failed_span, 1) if failed_span > 0 else None,
             "burst_delivered": len(got),
             "alerts_per_s": round(len(got) / span, 1) if got else None,
+            "burst_cpu_ms_per_alert": cpu_ms,
             "qrs_delay_ms": args.qrs_delay_ms,
             "script_log_delay_ms": args.log_delay_ms,
             "load_avg_1m": round(os.getloadavg()[0], 2),

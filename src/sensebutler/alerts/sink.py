@@ -145,7 +145,6 @@ class AlertSink(DeliverySink):
                 exc_info=True,
             )
             return
-        from sensebutler.h4trace import tr; tr('made', getattr(getattr(alert,'source',None),'task_id','?'))
         if made:
             self.delivery.enqueue(made)
 

@@ -99,9 +99,7 @@ class ReloadAlertEnricher(Processor):
         if event.event_type != "distribute" and event.event_type not in self.settings.outcomes:
             self.counts["outcome_off"] += 1
             return []
-        from sensebutler.h4trace import tr; tr('enrich', event.task_id)
         gathered = await self.details.gather(event.task_id, event.app_id)
-        tr('gathered', event.task_id)
         task_type: TaskType = gathered.task.task_type if gathered.task is not None else "reload"
         if task_type not in self.settings.task_types:
             self.counts["task_type_off"] += 1

@@ -254,9 +254,7 @@ class ReloadDetails:
                     execution = await self.execution("reload", task_id)
                 if execution is None or _no_reference(execution):
                     raise NotReady("the execution result has no script log reference yet")
-                from sensebutler.h4trace import tr; tr('ref', task_id)
                 ticket = await self._reference(task_id, execution)
-                tr('refdone', task_id)
                 text = await self._download(ticket)
             except (QlikError, NotReady) as exc:
                 error = exc
@@ -303,7 +301,6 @@ class ReloadDetails:
         deadline = time.monotonic() + settings.download_wait_s
         delay = settings.poll_initial_s
         while True:
-            from sensebutler.h4trace import tr; tr('dl', ticket)
             try:
                 body = await self.qrs.get_bytes(f"download/reloadtask/{ticket}/scriptlog.txt")
             except QlikError as exc:

@@ -108,7 +108,6 @@ class WebhookDestination:
                 f"{where}: TLS settings {request.tls!r} are no longer configured", transient=False
             )
         headers = {"Content-Type": "application/json"} if request.body else {}
-        from sensebutler.h4trace import tr; tr('post', '-')
         try:
             response = await client.request(
                 request.method, request.url, content=request.body or None, headers=headers

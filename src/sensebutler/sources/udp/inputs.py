@@ -174,9 +174,7 @@ class TaskEventsHandler(InputHandler):
         super().__init__("task events", runtime)
 
     def parse(self, data: bytes, received_ns: int) -> Event:
-        e = parse_task_datagram(data, received_ns)
-        from sensebutler.h4trace import tr; tr('parsed', getattr(e, 'task_id', '?'))
-        return e
+        return parse_task_datagram(data, received_ns)
 
 
 class UdpInput:
