@@ -54,7 +54,8 @@ class ScriptLogFetch(Section):
     attempts: int = Field(default=3, ge=1, le=10)
     #: pause between rounds
     retry_delay_s: float = Field(default=1.0, ge=0, le=60)
-    #: while the download answers 404 (Qlik prepares the file), poll it: first after this long ...
+    #: while the download answers 404 (Qlik writes the file out after the task ended), poll it: first
+    #: after this long ...
     poll_initial_s: float = Field(default=0.025, gt=0, le=10)
     #: ... doubling up to this ...
     poll_max_s: float = Field(default=0.05, gt=0, le=30)
