@@ -80,10 +80,14 @@ def _candidates(collection: Collection, condition: Filter | None) -> Iterable[An
     """The items that may match: for a filter that is just ``id eq <guid>`` (how a client reads one
     entity with its full shape) the one with that id, without building every item's JSON first."""
     root = condition.root if condition is not None else None
-    if isinstance(root, Clause) and root.op == "eq" and root.value.kind == "guid" and len(root.path) == 1:
-        if root.path[0].lower() == "id":
-            wanted = str(root.value.value).lower()
-            return [item for item in collection.items() if getattr(item, "id", None) == wanted]
+    if (
+        isinstance(root, Clause)
+        and root.op == "eq"
+        and root.value.kind == "guid"
+        and [part.lower() for part in root.path] == ["id"]
+    ):
+        wanted = str(root.value.value).lower()
+        return [item for item in collection.items() if getattr(item, "id", None) == wanted]
     return collection.items()
 
 
