@@ -58,7 +58,6 @@ from sensebutler.simulator.runs import TaskBusy  # noqa: E402
 FAILED = b"/scheduler-task-failed/"
 
 
-# -- the simulator's process -----------------------------------------------------------------------
 def profiled(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
     """Run ``main``; with ``profile``, under cProfile, its stats written there."""
     if profile is None:
@@ -69,6 +68,7 @@ def profiled(main: Coroutine[Any, Any, None], profile: Path | None) -> None:
     profiler.dump_stats(profile)
 
 
+# -- the simulator's process -----------------------------------------------------------------------
 def run_site(
     conn: Connection,
     state_dir: Path,
@@ -150,11 +150,12 @@ class Relay(asyncio.DatagramProtocol):
         self._out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        now = time.perf_counter()
         self._out.sendto(data, self.to)
         if data.startswith(FAILED):
             fields = data.split(b";")
             if len(fields) > 9:
-                self.sent.setdefault(fields[9].decode(), time.perf_counter())
+                self.sent.setdefault(fields[9].decode(), now)
 
 
 class TimedSmtp(SmtpServer):
