@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +12,7 @@ from sensebutler.config.qlik import Certificates
 from sensebutler.qlik.about import fetch_systeminfo
 from sensebutler.qlik.errors import QlikError
 from sensebutler.qlik.healthcheck import fetch_healthcheck
-from sensebutler.qlik.http import QlikHttp, origin
+from sensebutler.qlik.http import MAX_CONNECTIONS_PER_ORIGIN, QlikHttp, origin
 from sensebutler.qlik.proxy import fetch_sessions
 from sensebutler.qlik.qrs import QrsApp, QrsClient
 from sensebutler.qlik.tls import build_ssl_context
@@ -150,6 +151,26 @@ async def test_server_error_status(simulator: Simulator, http: QlikHttp) -> None
     with pytest.raises(QlikError) as caught:
         await fetch_healthcheck(http, "localhost", node.engine_port, timeout_s=5)
     assert (caught.value.category, caught.value.status) == ("http_5xx", 500)
+
+
+async def test_more_requests_than_connections_wait_their_turn(simulator: Simulator, http: QlikHttp) -> None:
+    node = simulator.info.nodes[0]
+    simulator.faults.set_slow(node.name, "engine", 0.05)
+    many = 2 * MAX_CONNECTIONS_PER_ORIGIN + 1
+    answers = await asyncio.gather(
+        *(fetch_healthcheck(http, "localhost", node.engine_port, timeout_s=30) for _ in range(many))
+    )
+    assert len(answers) == many
+
+
+async def test_failed_requests_give_their_connection_back(simulator: Simulator, http: QlikHttp) -> None:
+    node = simulator.info.nodes[1]
+    simulator.faults.set_slow(node.name, "engine", 5.0)
+    for _ in range(MAX_CONNECTIONS_PER_ORIGIN + 1):
+        with pytest.raises(QlikError):
+            await fetch_healthcheck(http, "localhost", node.engine_port, timeout_s=0.2)
+    simulator.faults.set_slow(node.name, "engine", 0)
+    assert await fetch_healthcheck(http, "localhost", node.engine_port, timeout_s=5)
 
 
 async def test_nothing_listening_is_connection_refused(http: QlikHttp) -> None:

@@ -11,6 +11,7 @@ import pytest
 from sensebutler.simulator import Simulator
 from sensebutler.simulator.model import SCHEDULER_USER
 from sensebutler.simulator.timefmt import qrs_time
+from tests.fixtures.net import async_poll
 from tests.fixtures.simulator import SimulatorFactory
 from tests.simulator.helpers import (
     UdpCollector,
@@ -35,7 +36,7 @@ async def udp() -> AsyncIterator[tuple[UdpCollector, UdpCollector]]:
 async def sim(simulator_factory: SimulatorFactory, udp: tuple[UdpCollector, UdpCollector]) -> Simulator:
     logs, tasks = udp
     return await simulator_factory(
-        udp_log_target=logs.target, udp_task_target=tasks.target, script_log_delay=0.3
+        udp_log_target=logs.target, udp_task_target=tasks.target, script_log_delay=1.5
     )
 
 
@@ -74,10 +75,16 @@ async def test_triggered_failed_reload_end_to_end(
         ticket = await qrs_json(
             http, sim, f"/qrs/reloadtask/{task.id}/scriptlog", fileReferenceId=last["fileReferenceID"]
         )
-        early = await qrs(http, sim, "GET", f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt")
-        assert early.status_code == 404  # not downloadable right after the reference call
-        await asyncio.sleep(1.05)
-        old_api = await qrs(http, sim, "GET", f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt")
+        download = f"/qrs/download/reloadtask/{ticket['value']}/scriptlog.txt"
+        early = await qrs(http, sim, "GET", download)
+        assert early.status_code == 404  # not downloadable until a while after the task ended
+        old_api = await async_poll(
+            lambda: qrs(http, sim, "GET", download),
+            lambda answer: answer.status_code != 404,
+            30,
+            "the script log to become downloadable",
+            interval=0.05,
+        )
         # ... and through the May-2025 one (note the casing Butler uses)
         sim.tickets.delay = 0.0
         ticket = await qrs_json(

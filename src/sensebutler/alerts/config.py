@@ -54,10 +54,11 @@ class ScriptLogFetch(Section):
     attempts: int = Field(default=3, ge=1, le=10)
     #: pause between rounds
     retry_delay_s: float = Field(default=1.0, ge=0, le=60)
-    #: while the download answers 404 (Qlik prepares the file), poll it: first after this long ...
-    poll_initial_s: float = Field(default=0.05, gt=0, le=10)
+    #: while the download answers 404 (Qlik writes the file out after the task ended), poll it: first
+    #: after this long ...
+    poll_initial_s: float = Field(default=0.025, gt=0, le=10)
     #: ... doubling up to this ...
-    poll_max_s: float = Field(default=0.1, gt=0, le=30)
+    poll_max_s: float = Field(default=0.05, gt=0, le=30)
     #: ... for at most this long per round
     download_wait_s: float = Field(default=5.0, gt=0, le=120)
 
@@ -86,8 +87,9 @@ class AlertsSection(FeatureSection):
     time_zone: str = ""
     script_log: ScriptLogFetch = ScriptLogFetch()
     re_poll: RePoll = RePoll()
-    #: enrichment workers: alerts fetched at the same time, so one slow QRS answer delays only one
-    workers: int = Field(default=8, ge=1, le=64)
+    #: enrichment workers: alerts fetched at the same time. Each waits most of its time (QRS answers,
+    #: the script log becoming downloadable: ~0.25 s per alert), so 64 sustain well over 50 alerts/s
+    workers: int = Field(default=64, ge=1, le=1024)
 
     @field_validator("time_zone")
     @classmethod

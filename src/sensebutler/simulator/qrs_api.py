@@ -23,7 +23,7 @@ from starlette.responses import Response
 
 from sensebutler.simulator import qrs_schema, shapes
 from sensebutler.simulator.model import STATUS_NAMES, TASK_TYPES, ServiceState, ServiceType, Site
-from sensebutler.simulator.qrs_filter import FilterSyntaxError, parse_filter
+from sensebutler.simulator.qrs_filter import Clause, Filter, FilterSyntaxError, parse_filter
 from sensebutler.simulator.qrs_schema import FilterSchemaError, Schema, check_filter, check_orderby
 from sensebutler.simulator.web import (
     Handler,
@@ -74,6 +74,21 @@ def _key(data: Any, path: str) -> Any:
         lowered = part.lower()
         data = next((value for key, value in data.items() if key.lower() == lowered), None)
     return data
+
+
+def _candidates(collection: Collection, condition: Filter | None) -> Iterable[Any]:
+    """The items that may match: for a filter that is just ``id eq <guid>`` (how a client reads one
+    entity with its full shape) the one with that id, without building every item's JSON first."""
+    root = condition.root if condition is not None else None
+    if (
+        isinstance(root, Clause)
+        and root.op == "eq"
+        and root.value.kind == "guid"
+        and [part.lower() for part in root.path] == ["id"]
+    ):
+        wanted = str(root.value.value).lower()
+        return [item for item in collection.items() if getattr(item, "id", None) == wanted]
+    return collection.items()
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -168,7 +183,7 @@ class QrsApi:
         if not request.state.qrs_admin:
             return []  # the security rules leave a user without admin rights nothing here
         selected: list[tuple[Any, Json]] = []
-        for item in collection.items():
+        for item in _candidates(collection, condition):
             body = collection.full(item)
             if condition is None or condition.matches(body):
                 selected.append((item, body))

@@ -1,6 +1,8 @@
 """QRS task endpoints: task lists of every type, execution results and sessions, starting tasks, and
-reload script logs through both APIs (pre- and post-May-2025) with the short window after the
-reference call in which the download still answers 404."""
+reload script logs through both APIs (pre- and post-May-2025). A finished reload's log can be
+downloaded ``delay`` seconds after the task ended (Sense writes it out after the end); until then the
+download answers 404. A running reload's partial log is downloadable ``delay`` after the reference
+call."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sensebutler.simulator.ids import EMPTY_GUID, guid
 from sensebutler.simulator.model import ExecutionResult, Site, Task
 from sensebutler.simulator.qrs_api import STATUS_ENUM, TASK_TYPE_ENUM, Collection, QrsApi
 from sensebutler.simulator.runs import TaskBusy, TaskRunner
+from sensebutler.simulator.timefmt import utcnow
 from sensebutler.simulator.web import empty_response, json_response, text_response
 
 TICKET_LIFETIME = 600.0
@@ -38,10 +41,12 @@ class ScriptLogTickets:
         self._clock = clock
         self._tickets: dict[str, _Ticket] = {}
 
-    def issue(self, ticket: str, text: str) -> None:
+    def issue(self, ticket: str, text: str, *, ended_ago: float = 0.0) -> None:
+        """``ended_ago``: seconds since the task ended (0 for a running one)."""
         now = self._clock()
         self._tickets = {key: value for key, value in self._tickets.items() if value.expires_at > now}
-        self._tickets[ticket] = _Ticket(text, now + self.delay, now + TICKET_LIFETIME)
+        ready_at = now + max(0.0, self.delay - ended_ago)
+        self._tickets[ticket] = _Ticket(text, ready_at, now + TICKET_LIFETIME)
 
     def fetch(self, ticket: str) -> str | None:
         """The log text, or None while the ticket is not ready yet, unknown or expired."""
@@ -215,7 +220,11 @@ class TaskRoutes:
         if result is None:
             return empty_response(404)
         ticket = guid(self.runner.rng)
-        self.tickets.issue(ticket, result.script_log if result.finished else result.script_log_partial)
+        if result.finished:
+            ended_ago = (utcnow() - result.stop).total_seconds()
+            self.tickets.issue(ticket, result.script_log, ended_ago=ended_ago)
+        else:
+            self.tickets.issue(ticket, result.script_log_partial)
         return json_response({"value": ticket})
 
     async def script_log_reference(self, request: Request, params: dict[str, str]) -> Response:

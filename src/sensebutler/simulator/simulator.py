@@ -78,6 +78,7 @@ class SimulatorOptions:
     activity_rate: float = 1.0
     extra_engines: int = 0
     appenders: list[AppenderSpec] | None = None
+    #: seconds after a reload ended until its script log can be downloaded (404 before)
     script_log_delay: float = 0.45
     #: one server certificate naming every node, localhost and the loopback addresses, instead of
     #: each node's own naming only that node (see :mod:`sensebutler.simulator.certs`)

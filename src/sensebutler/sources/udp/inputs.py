@@ -24,7 +24,7 @@ from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
-from sensebutler.sources.udp.listener import IngestStats, UdpListener
+from sensebutler.sources.udp.listener import READ_DELAY_S, IngestStats, UdpListener
 from sensebutler.sources.udp.malformed import MalformedDatagram
 from sensebutler.sources.udp.parse_log import parse_log_datagram
 from sensebutler.sources.udp.parse_task import parse_task_datagram
@@ -180,10 +180,19 @@ class TaskEventsHandler(InputHandler):
 class UdpInput:
     """A listener and its handler, as one component the app starts and stops."""
 
-    def __init__(self, settings: UdpInputSection, handler: InputHandler, *, spread_over: int = 1) -> None:
+    def __init__(
+        self,
+        settings: UdpInputSection,
+        handler: InputHandler,
+        *,
+        spread_over: int = 1,
+        gather_s: float = READ_DELAY_S,
+    ) -> None:
         self.name = f"udp {handler.name}"
         self.handler = handler
-        self.listener = UdpListener(self.name, settings, handler, handler.stats, spread_over=spread_over)
+        self.listener = UdpListener(
+            self.name, settings, handler, handler.stats, spread_over=spread_over, gather_s=gather_s
+        )
 
     @property
     def stats(self) -> IngestStats:
@@ -206,5 +215,7 @@ def build(runtime: Runtime) -> list[UdpInput]:
     if udp.user_events.enable:
         inputs.append(UdpInput(udp.user_events, UserEventsHandler(runtime, udp.user_events)))
     if udp.task_events.enable:
-        inputs.append(UdpInput(udp.task_events, TaskEventsHandler(runtime, udp.task_events)))
+        # read at once: task events are few and someone waits for each alert
+        tasks = TaskEventsHandler(runtime, udp.task_events)
+        inputs.append(UdpInput(udp.task_events, tasks, gather_s=0.0))
     return inputs

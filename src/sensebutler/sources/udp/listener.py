@@ -1,7 +1,8 @@
 """A UDP input: socket, admission checks, and batched reads that hand datagrams on.
 
 The socket's receive buffer is the queue. When it becomes readable the listener waits
-``READ_DELAY_S`` so a batch gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
+``gather_s`` (``READ_DELAY_S``; 0 for task events, which are few and wait for an alert) so a batch
+gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
 the event loop between slices) until the socket is empty, and handles each one at once. One
 wake-up per batch instead of one per datagram keeps the cost per datagram low at every rate.
 Where the event loop cannot watch sockets (Windows' Proactor loop) a reader thread does the reads
@@ -93,8 +94,11 @@ class UdpListener:
         stats: IngestStats | None = None,
         *,
         spread_over: int = 1,
+        gather_s: float = READ_DELAY_S,
     ) -> None:
         self.name = name
+        #: the wait between the socket becoming readable and the read, so a batch gathers
+        self.gather_s = gather_s
         #: sockets sharing the port (this one and the workers'): > 1 = SO_REUSEPORT with a random pick
         self.spread_over = spread_over
         #: the other workers' queue figures, merged into what this listener reports (``workers``)
@@ -190,7 +194,7 @@ class UdpListener:
             bufsize=self.settings.max_size + 1,
             capacity_bytes=max(self.buffer.granted, 1024 * 1024),
             slice_size=READ_SLICE,
-            gather_s=READ_DELAY_S,
+            gather_s=self.gather_s,
             loop=loop,
             deliver=self._deliver,
             lost=self._count_lost,
@@ -252,7 +256,7 @@ class UdpListener:
     def _readable(self) -> None:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
-        self._pending = self._loop.call_later(READ_DELAY_S, self._read_batch)
+        self._pending = self._loop.call_later(self.gather_s, self._read_batch)
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
@@ -276,7 +280,7 @@ class UdpListener:
         except OSError as exc:  # e.g. ICMP errors surfacing on the socket
             self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
         if batch:
-            # one arrival time per batch: datagrams in it arrived within READ_DELAY_S of each other
+            # one arrival time per batch: datagrams in it arrived within gather_s of each other
             self._handle(batch, time.time_ns())
         return len(batch)
 
