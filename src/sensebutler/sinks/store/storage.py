@@ -26,7 +26,11 @@ import orjson
 
 from sensebutler.sinks.store import tallies
 from sensebutler.sinks.store.tallies import TallyBatch
-from sensebutler.sinks.store.units import HOUR_NS, MINUTE_NS, NS
+
+# re-exported: the store's readers import the units from here
+from sensebutler.sinks.store.units import HOUR_NS as HOUR_NS
+from sensebutler.sinks.store.units import MINUTE_NS as MINUTE_NS
+from sensebutler.sinks.store.units import NS as NS
 
 #: the most points a chart gets: at most 160 steps a range (7 days: hourly rollups, 168 points)
 CHART_POINTS = 160

@@ -68,29 +68,32 @@ class TallyBatch:
     hours: dict[tuple[str, int, str], list[Any]] = field(default_factory=dict)
 
     def add(self, record: Sequence[Any]) -> None:
-        """Count an entry record (already checked) if its kind is tallied."""
+        """Count an entry record if its kind is tallied; a malformed one raises ``TypeError`` or
+        ``ValueError`` before anything is counted."""
         columns = _COLUMNS_OF.get(record[1])
         if columns is None:
             return
         ts, value = int(record[2]), record[8]
         high = None if value is None else float(value)
-        for column in columns:
-            text = record[ENTRY_COLUMNS[column]]
+        texts = [(dim(record[1], column), record[ENTRY_COLUMNS[column]]) for column in columns]
+        if not all(isinstance(text, str) for _, text in texts):
+            raise TypeError(f"a {record[1]} entry with a column that is not text")
+        for key, text in texts:
             if not text:
                 continue
-            key = dim(record[1], column)
             for buckets, step in ((self.minutes, MINUTE_NS), (self.hours, HOUR_NS)):
-                found = buckets.get((key, ts // step * (step // NS), text))
-                if found is None:
-                    buckets[key, ts // step * (step // NS), text] = [1, high]
-                else:
-                    found[0] += 1
-                    if high is not None and (found[1] is None or high > found[1]):
-                        found[1] = high
+                _merge(buckets.setdefault((key, ts // step * (step // NS), text), [0, None]), 1, high)
 
     def write(self, db: sqlite3.Connection) -> None:
         for table, buckets in (("tally_m1", self.minutes), ("tally_h1", self.hours)):
             db.executemany(_UPSERT.format(table=table), [(*k, n, high) for k, (n, high) in buckets.items()])
+
+
+def _merge(total: list[Any], n: int, high: float | None) -> None:
+    """Add ``n`` entries whose largest value is ``high`` (None: no values) to ``[count, high]``."""
+    total[0] += n
+    if high is not None and (total[1] is None or high > total[1]):
+        total[1] = high
 
 
 def pieces(since_ns: int, until_ns: int, entries_since_ns: int) -> list[tuple[Source, int, int]]:
@@ -147,10 +150,7 @@ def top(
                 (dim(kind, column), lo // NS, hi // NS),
             )
         for value, n, high in rows:
-            found = totals.setdefault(value, [0, None])
-            found[0] += n
-            if high is not None and (found[1] is None or high > found[1]):
-                found[1] = high
+            _merge(totals.setdefault(value, [0, None]), n, high)
     if order == "count":
         ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
     else:
