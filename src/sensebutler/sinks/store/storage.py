@@ -32,7 +32,7 @@ from sensebutler.sinks.store.units import HOUR_NS as HOUR_NS
 from sensebutler.sinks.store.units import MINUTE_NS as MINUTE_NS
 from sensebutler.sinks.store.units import NS as NS
 
-#: the most points a chart gets: at most 160 steps a range (7 days: hourly rollups, 168 points)
+#: about the points a chart gets (its step is rounded down to whole buckets: 7 days give 168 hours)
 CHART_POINTS = 160
 #: ``PRAGMA user_version`` of a file with every table and index of this version
 SCHEMA_VERSION = 1
