@@ -36,10 +36,6 @@ from sensebutler.sinks.store.units import NS as NS
 CHART_POINTS = 160
 #: ``PRAGMA user_version`` of a file with every table and index of this version
 SCHEMA_VERSION = 1
-#: the file is read through memory mapping (page cache, not copies) up to this size
-MMAP_BYTES = 1024 * 1024 * 1024
-#: pages cached per connection, in KiB (negative: SQLite's unit for a size)
-CACHE_KIB = 32 * 1024
 Resolution = Literal["raw", "m1", "h1"]
 Aggregate = Literal["avg", "sum", "max", "min"]
 
@@ -162,8 +158,6 @@ class Storage:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA busy_timeout = 10000")
-        db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         db.executescript(_SCHEMA + tallies.SCHEMA)
         if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             db.execute("BEGIN IMMEDIATE")

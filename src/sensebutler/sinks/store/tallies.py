@@ -23,9 +23,7 @@ from sensebutler.sinks.store.units import HOUR_NS, MINUTE_NS, NS
 COUNTED = frozenset({("qix", "name"), ("user", "name")})
 #: where a column is in an ``["e", kind, time_ns, host, level, source, name, ...]`` record
 ENTRY_COLUMNS = {"host": 3, "level": 4, "source": 5, "name": 6}
-_COLUMNS_OF: dict[str, tuple[str, ...]] = {}
-for _kind, _column in sorted(COUNTED):
-    _COLUMNS_OF[_kind] = (*_COLUMNS_OF.get(_kind, ()), _column)
+_COLUMNS_OF = {kind: tuple(c for k, c in sorted(COUNTED) if k == kind) for kind, _ in COUNTED}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tally_m1 (
