@@ -23,7 +23,18 @@ from sensebutler.sinks.store.units import HOUR_NS, MINUTE_NS, NS
 COUNTED = frozenset({("qix", "name"), ("user", "name")})
 #: where a column is in an ``["e", kind, time_ns, host, level, source, name, ...]`` record
 ENTRY_COLUMNS = {"host": 3, "level": 4, "source": 5, "name": 6}
-_COLUMNS_OF = {kind: tuple(c for k, c in sorted(COUNTED) if k == kind) for kind, _ in COUNTED}
+
+
+def dim(kind: str, column: str) -> str:
+    """The tally key of an (entry kind, column) pair."""
+    return f"{kind}.{column}"
+
+
+#: kind → (tally key, record position) of each of its tallied columns
+_COLUMNS_OF = {
+    kind: tuple((dim(kind, c), ENTRY_COLUMNS[c]) for k, c in sorted(COUNTED) if k == kind)
+    for kind, _ in COUNTED
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tally_m1 (
@@ -54,10 +65,6 @@ Source = Literal["entries", "tally_m1", "tally_h1"]
 Row = tuple[str, int, float | None]
 
 
-def dim(kind: str, column: str) -> str:
-    return f"{kind}.{column}"
-
-
 @dataclass
 class TallyBatch:
     """The tallies of one write batch, summed before they are upserted."""
@@ -73,14 +80,13 @@ class TallyBatch:
             return
         ts, value = int(record[2]), record[8]
         high = None if value is None else float(value)
-        texts = [(dim(record[1], column), record[ENTRY_COLUMNS[column]]) for column in columns]
-        if not all(isinstance(text, str) for _, text in texts):
+        if not all(isinstance(record[position], str) for _, position in columns):
             raise TypeError(f"a {record[1]} entry with a column that is not text")
-        for key, text in texts:
-            if not text:
-                continue
-            for buckets, step in ((self.minutes, MINUTE_NS), (self.hours, HOUR_NS)):
-                _merge(buckets.setdefault((key, ts // step * (step // NS), text), [0, None]), 1, high)
+        minute, hour = ts // MINUTE_NS * 60, ts // HOUR_NS * 3600
+        for key, position in columns:
+            if text := record[position]:
+                _merge(self.minutes.setdefault((key, minute, text), [0, None]), 1, high)
+                _merge(self.hours.setdefault((key, hour, text), [0, None]), 1, high)
 
     def write(self, db: sqlite3.Connection) -> None:
         for table, buckets in (("tally_m1", self.minutes), ("tally_h1", self.hours)):
