@@ -9,7 +9,12 @@ and prints ONE JSON object per rate. The receiver (``--sink``) is
   own process that counts and checks the lines and costs a few % of a core, so the numbers are
   sensebutler's own capacity;
 * ``influxd``: a real influxd on the same machine (the end-to-end picture; influxd needs ~60 µs of
-  CPU per point here, see ``bench/influxd_ceiling.py``).
+  CPU per point here, see ``bench/influxd_ceiling.py``);
+* ``store``: no InfluxDB; the embedded store (``sinks/store``) is the only sink, taking the log
+  and QIX performance events through the shared delivery in the service process. ``written`` and
+  ``counted`` are then the events in the store file (one entry each), marker latency is read from
+  the file's new rows every 20 ms, and there is no receiver CPU. (In the other modes the store is
+  on too, with its defaults, as it is in a default install.)
 
 ``--workers N`` sets ``udp.log_events.workers`` (receiver processes on one port). Keys:
 
@@ -43,6 +48,7 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -131,7 +137,21 @@ def sender(port: int, rate: int, seconds: float, seed: int, result: mp.Queue) ->
     result.put(("done", sent, time.perf_counter() - start, time.process_time()))
 
 
-def config_text(state: Path, udp_port: int, influx_url: str, db: str, prom_port: int, workers: int) -> str:
+def sink_config(kind: str, influx_url: str, db: str) -> str:
+    if kind == "store":
+        return "store: {enable: true, events: [log, qix_perf]}\n"
+    return f"""influxdb:
+  enable: true
+  version: 1
+  url: {influx_url}
+  events: [log, qix_perf]
+  v1: {{database: {db}}}
+"""
+
+
+def config_text(
+    state: Path, udp_port: int, sink: str, influx_url: str, db: str, prom_port: int, workers: int
+) -> str:
     workers_line = f"    workers: {workers}\n" if workers != 1 else ""
     return f"""
 logging: {{level: warning}}
@@ -148,31 +168,27 @@ udp:
       enable: true
       monitorFilter: {{allApps: {{enable: true}}}}
 delivery: {{batch_size: 5000, flush_interval_s: 0.25}}
-influxdb:
-  enable: true
-  version: 1
-  url: {influx_url}
-  events: [log, qix_perf]
-  v1: {{database: {db}}}
-prometheus: {{enable: true, events: [udp_queue, event_count]}}
+{sink_config(sink, influx_url, db)}prometheus: {{enable: true, events: [udp_queue, event_count]}}
 web: {{listeners: {{main: {{host: 127.0.0.1, port: {prom_port}}}}}}}
 """
 
 
 class Receiver:
-    """Where the InfluxDB sink writes: a real influxd, or the counting endpoint in its own process."""
+    """Where the InfluxDB sink writes: a real influxd, or the counting endpoint in its own process;
+    nothing for the store (``url`` empty, ``pid`` 0)."""
 
     def __init__(self, kind: str, work: Path) -> None:
         self.kind = kind
         self.influxd: InfluxdServer | None = None
         self.counting: mp.Process | None = None
+        self.url, self.pid = "", 0
         if kind == "influxd":
             (work / "influxd").mkdir()
             self.influxd = InfluxdServer(work / "influxd")
             self.influxd.start()
             self.url = self.influxd.url
             self.pid = self.influxd.process.pid or 0
-        else:
+        elif kind == "counting":
             port = free_tcp_port()
             ready = mp.Event()
             self.counting = mp.Process(target=serve, args=(port, MARKER_HOST, ready), daemon=True)
@@ -252,8 +268,32 @@ class Service:
 
 
 def cpu_seconds(pid: int) -> float:
+    """The CPU seconds of a receiver process; 0 when there is none (the store)."""
+    if not pid:
+        return 0.0
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
+
+
+class StoreMarkers:
+    """Marker entries as they appear in the store file: the rows written since the last look."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self.last_id = 0
+
+    def poll(self, seen: dict[int, float]) -> None:
+        rows = self.db.execute(
+            "SELECT id, host, detail FROM entries WHERE id > ? ORDER BY id", (self.last_id,)
+        ).fetchall()
+        seen_at = time.time()
+        for row_id, host, detail in rows:
+            self.last_id = row_id
+            if host == MARKER_HOST:
+                seen.setdefault(int(str(detail).rsplit("-", 1)[-1]), seen_at)
+
+    def events(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM entries WHERE kind IN ('log', 'qix')").fetchone()[0])
 
 
 def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers: int) -> dict[str, object]:
@@ -261,7 +301,8 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
     udp_port, prom_port = free_udp_port(), free_tcp_port()
     state = work / f"state-{rate}"
     cfg = work / f"bench-{rate}.yaml"
-    cfg.write_text(config_text(state, udp_port, receiver.url, db, prom_port, workers))
+    cfg.write_text(config_text(state, udp_port, receiver.kind, receiver.url, db, prom_port, workers))
+    sink = "store" if receiver.kind == "store" else "influxdb"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensebutler", "run", "--config", str(cfg)],
         stderr=open(work / f"sensebutler-{rate}.log", "w"),  # noqa: SIM115
@@ -281,6 +322,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
                 time.sleep(0.2)
         if receiver.influxd is not None:
             receiver.influxd.query(db, "SHOW MEASUREMENTS")  # database exists now
+        store = StoreMarkers(state / "store.sqlite") if receiver.kind == "store" else None
         time.sleep(1.0)  # workers (if any) up, start-up CPU spent
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         service.sample_rss()
@@ -295,7 +337,10 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
 
         def poll_markers() -> None:
             client = httpx.Client(base_url=receiver.url, timeout=5)
-            while not stop_polling.is_set():
+            while store is not None and not stop_polling.is_set():
+                store.poll(marker_seen)
+                time.sleep(0.02)
+            while store is None and not stop_polling.is_set():
                 resp = client.get(
                     "/query",
                     params={
@@ -312,7 +357,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
                 time.sleep(0.02)
 
         poller = threading.Thread(target=poll_markers, daemon=True)
-        if receiver.influxd is not None:
+        if receiver.kind != "counting":
             poller.start()
         sent = 0
         send_elapsed = seconds
@@ -340,7 +385,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         while time.monotonic() < drain_deadline:
             service.sample_rss()
             metrics = scrape(prom_port)
-            delivered = metrics.get('sensebutler_sink_delivered_total{sink="influxdb"}', 0.0)
+            delivered = metrics.get(f'sensebutler_sink_delivered_total{{sink="{sink}"}}', 0.0)
             if delivered != last:
                 last, stable_since = delivered, time.monotonic()
                 cpu_at_last = service.cpu_seconds()
@@ -355,9 +400,11 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
-    written = int(metrics.get('sensebutler_sink_delivered_total{sink="influxdb"}', 0))
+    written = int(metrics.get(f'sensebutler_sink_delivered_total{{sink="{sink}"}}', 0))
     bad_lines = None
-    if receiver.influxd is not None:
+    if store is not None:
+        counted = written = store.events()  # the sink delivers two records (entry, count) a log event
+    elif receiver.influxd is not None:
         counted_rows = receiver.influxd.query(db, "SELECT count(log_row) FROM log_event")
         counted = int(counted_rows[0]["count"]) if counted_rows else 0
     else:
@@ -377,7 +424,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
     received = int(metrics.get('sensebutler_udp_received_total{queue_type="log_events"}', 0))
     dropped["kernel"] = max(0, sent - received)  # the socket is closed now; what never arrived
     for reason, count in metrics.items():
-        if reason.startswith('sensebutler_sink_dropped_total{sink="influxdb"'):
+        if reason.startswith(f'sensebutler_sink_dropped_total{{sink="{sink}"'):
             dropped["sink_" + reason.split('reason="')[1][:-2]] = int(count)
     latencies = sorted((marker_seen[n] - marker_sent[n]) * 1000 for n in marker_sent if n in marker_seen)
     wall = wall_after - wall_before
@@ -398,7 +445,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1) if latencies else None,
         "markers_seen": f"{len(latencies)}/{len(marker_sent)}",
-        "spooled": int(metrics.get('sensebutler_sink_spooled_total{sink="influxdb"}', 0)),
+        "spooled": int(metrics.get(f'sensebutler_sink_spooled_total{{sink="{sink}"}}', 0)),
         "rss_mb": round(service.peak_rss / 1024 / 1024, 1),
         "cpu_pct": round(100 * cpu_sending / wall, 1),
         "cpu_us_per_event": round(1e6 * (cpu_at_last - cpu_before) / written, 2) if written else None,
@@ -409,7 +456,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sink", choices=("counting", "influxd"), default="counting")
+    parser.add_argument("--sink", choices=("counting", "influxd", "store"), default="counting")
     parser.add_argument("--workers", type=int, default=1, help="udp.log_events.workers")
     parser.add_argument("--rates", default="1000,5000,20000,50000,0")
     parser.add_argument("--seconds", type=float, default=10.0)

@@ -171,3 +171,11 @@ def test_an_hour_of_load_stays_within_the_size_bound(tmp_path: Path, clock: Cloc
     newest = storage.db.execute("SELECT max(ts) FROM raw").fetchone()[0]
     assert newest == T0 + 59 * MINUTE_NS + 59 * NS
     storage.close()
+
+
+def test_a_chart_reads_the_coarsest_rollup_that_fits_its_step(storage: Storage, clock: Clock) -> None:
+    now = clock.now
+    assert storage.resolution(now - HOUR_NS, now) == "raw"
+    assert storage.resolution(now - 24 * HOUR_NS, now) == "m1"
+    assert storage.resolution(now - 7 * 24 * HOUR_NS, now) == "h1"  # 168 points, not 10,080 rows a series
+    assert storage.resolution(now - 7 * 24 * HOUR_NS, now, points=7 * 24 * 60) == "m1"
