@@ -15,7 +15,6 @@ Choices, documented for users in ``docs/influxdb.md``:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections import Counter
@@ -232,7 +231,7 @@ _USER_EVENT_TAGS = (
 
 
 def _raw_names(cls: type[Event], *leave_out: str) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("time_ns", *leave_out))
+    return tuple(name for name in cls.__struct_fields__ if name not in ("time_ns", *leave_out))
 
 
 _QIX_RAW = _raw_names(QixPerfEvent, "categories")
