@@ -3,6 +3,7 @@
 Run by the wheel build hook (``hatch_build.py``) for ``pip install`` / ``make venv``; by hand:
 
     .venv/bin/python scripts/build_hotpath.py build/hotpath
+    python3 scripts/build_hotpath.py --sources    # the files it is built from (for make)
 
 The hot modules (``src/sensebutler/hotpath/manifest.py``) are copied to a temporary directory
 under the compiled package's name, with imports between them rewritten, and compiled there, so
@@ -69,4 +70,8 @@ def build(out: Path) -> None:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    build(Path(sys.argv[1]).resolve())
+    if sys.argv[1] == "--sources":
+        hot = manifest()
+        print(*(hot.source_path(SRC, module).relative_to(SRC.parent) for module in hot.MODULES))
+    else:
+        build(Path(sys.argv[1]).resolve())
