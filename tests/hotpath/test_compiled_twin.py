@@ -41,7 +41,9 @@ def outcome(parse: object, data: bytes, categories: tuple[tuple[str, str], ...])
         return (bad.reason, bad.detail, bad.preview)
 
 
-def assert_same_parse(compiled: ModuleType, data: bytes, categories: tuple[tuple[str, str], ...] = ()) -> None:
+def assert_same_parse(
+    compiled: ModuleType, data: bytes, categories: tuple[tuple[str, str], ...] = ()
+) -> None:
     expected = outcome(parse_log.parse_log_datagram, data, categories)
     got = outcome(compiled.parse_log.parse_log_datagram, data, categories)
     assert got == expected
@@ -97,7 +99,9 @@ def test_events_render_alike(
     compiled: ModuleType, options: MappingOptions, events: list[LogEvent | QixPerfEvent]
 ) -> None:
     def renderer(module: ModuleType) -> render.LineRenderer:
-        made: render.LineRenderer = module.LineRenderer(options.version, options.log_event_tags, options.raw_event)
+        made: render.LineRenderer = module.LineRenderer(
+            options.version, options.log_event_tags, options.raw_event
+        )
         return made
 
     pure, fast = renderer(render), renderer(compiled.render)
@@ -107,7 +111,9 @@ def test_events_render_alike(
             tags, fields = pure.qix_tags(event), pure.qix_fields(event)
         else:
             tags, fields = pure.log_tags(event), pure.log_fields(event)
-        assert fast.line("log_event", tags, fields, event.time_ns) == pure.line("log_event", tags, fields, event.time_ns)
+        assert fast.line("log_event", tags, fields, event.time_ns) == pure.line(
+            "log_event", tags, fields, event.time_ns
+        )
 
 
 def stale_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source_hash: str) -> str:

@@ -60,6 +60,7 @@ _LOG_FIELDS = {
 }
 _QIX_ALWAYS_TAGS = ("method", "object_type", "event_activity_source")
 _QIX_TAGS = (*_USER_TAGS, "app_id", "app_name")
+_QIX_TIMES = ("process_time", "work_time", "lock_time", "validate_time", "traverse_time")
 _QIX_MISSING = -99  # request_id / handle sentinel of QixPerfEvent
 _QIX_RAW = tuple(name for name in QixPerfEvent.__struct_fields__ if name not in ("time_ns", "categories"))
 
@@ -214,17 +215,10 @@ class LineRenderer:
 
     def qix_fields(self, event: QixPerfEvent) -> dict[str, FieldValue]:
         fields: dict[str, FieldValue] = {"app_id": event.app_id}
-        # -1.0 marks a missing time; fields read one by one, so compiled code compares typed floats
-        if event.process_time >= 0:
-            fields["process_time"] = event.process_time
-        if event.work_time >= 0:
-            fields["work_time"] = event.work_time
-        if event.lock_time >= 0:
-            fields["lock_time"] = event.lock_time
-        if event.validate_time >= 0:
-            fields["validate_time"] = event.validate_time
-        if event.traverse_time >= 0:
-            fields["traverse_time"] = event.traverse_time
+        for name in _QIX_TIMES:
+            value = getattr(event, name)
+            if value >= 0:
+                fields[name] = value
         if event.handle != _QIX_MISSING:
             fields["handle"] = event.handle
         if event.net_ram >= 0:
@@ -233,12 +227,10 @@ class LineRenderer:
             fields["peak_ram"] = event.peak_ram
         if event.log_row >= 0:
             fields["log_row"] = event.log_row
-        if event.session_id:
-            fields["session_id"] = event.session_id
-        if event.proxy_session_id:
-            fields["proxy_session_id"] = event.proxy_session_id
-        if event.object_id:
-            fields["object_id"] = event.object_id
+        for name in ("session_id", "proxy_session_id", "object_id"):
+            value = getattr(event, name)
+            if value:
+                fields[name] = value
         if self.raw_event:
             raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
             raw["source"] = QIX_SOURCE_TAG
