@@ -4,7 +4,6 @@ compiled package built from other sources is never used."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -13,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sensebutler import hotpath
 from sensebutler.events.udp import LogEvent, QixPerfEvent
-from sensebutler.hotpath import load_compiled
+from sensebutler.hotpath import FORCED_PURE, load_compiled
+from sensebutler.hotpath.manifest import source_hash
 from sensebutler.sinks.influxdb import render
 from sensebutler.sinks.influxdb.mapping import MappingOptions
 from sensebutler.sources.udp import parse_log
@@ -28,9 +29,9 @@ RECEIVED = 1_700_000_000_000_000_000
 
 @pytest.fixture(scope="module")
 def compiled() -> ModuleType:
-    package = load_compiled()
+    package, status = load_compiled()
     if package is None:
-        pytest.skip("the compiled hot path is not built or not current (make venv builds it)")
+        pytest.skip(f"the compiled hot path does not run here: {status}")
     return package
 
 
@@ -126,25 +127,35 @@ def stale_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source_hash: 
 
 
 def test_a_package_built_from_other_sources_is_not_used(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SENSEBUTLER_PURE_PYTHON", raising=False)
-    name = stale_package(tmp_path, monkeypatch, "0" * 64)
-    with caplog.at_level(logging.INFO, "sensebutler.hotpath"):
-        assert load_compiled(name) is None
-    assert [r.levelname for r in caplog.records] == ["WARNING"]
-    assert "built from other sources" in caplog.text
+    package, status = load_compiled(stale_package(tmp_path, monkeypatch, "0" * 64))
+    assert package is None
+    assert status.startswith(
+        "pure Python: the compiled module _sensebutler_compiled_stale was built from other"
+    )
 
 
-def test_without_a_compiled_package_pure_python_runs_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_package_built_from_these_sources_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same check passes for a current build (here a stand-in package with the right hash)."""
     monkeypatch.delenv("SENSEBUTLER_PURE_PYTHON", raising=False)
-    with caplog.at_level(logging.INFO, "sensebutler.hotpath"):
-        assert load_compiled("_sensebutler_not_built") is None
-    assert "pure Python (no compiled module" in caplog.text
+    name = stale_package(tmp_path, monkeypatch, source_hash(Path(hotpath.__file__).resolve().parents[2]))
+    for module in ("parse_log", "render"):
+        (tmp_path / name / f"{module}.py").write_text("")
+        monkeypatch.delitem(sys.modules, f"{name}.{module}", raising=False)
+    package, status = load_compiled(name)
+    assert package is not None
+    assert status == f"compiled ({name}, mypyc)"
+
+
+def test_without_a_compiled_package_pure_python_runs_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SENSEBUTLER_PURE_PYTHON", raising=False)
+    package, status = load_compiled("_sensebutler_not_built")
+    assert package is None
+    assert status.startswith("pure Python: the compiled module was not built")
 
 
 def test_pure_python_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENSEBUTLER_PURE_PYTHON", "1")
-    assert load_compiled() is None
+    assert load_compiled() == (None, FORCED_PURE)
