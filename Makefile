@@ -22,7 +22,9 @@ bench: $(STAMP) debs
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# the compiled hot path is rebuilt when its sources change (until then the pure sources run)
+HOT_SOURCES := $(shell $(PYTHON) scripts/build_hotpath.py --sources)
+$(STAMP): pyproject.toml hatch_build.py scripts/build_hotpath.py src/sensebutler/hotpath/manifest.py $(HOT_SOURCES)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required ($(PYTHON))" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip

@@ -25,6 +25,7 @@ from typing import Any
 from sensebutler.events import Event
 from sensebutler.events.polled import HealthSample, ServerRef
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.hotpath import COMPILED
 from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions
 
 T0_NS = 1_705_311_912_123_000_000
@@ -248,6 +249,7 @@ def run(version: int, count: int, rounds: int) -> dict[str, Any]:
     oracle = oracle_log_events(logs) if version == 1 else None
     if oracle is not None:
         result["influxdb_client_log_events_per_s"] = round(best_rate(oracle, rounds))
+    result["compiled"] = COMPILED
     result["python"] = platform.python_version()
     return result
 

@@ -3,7 +3,9 @@
 Datagrams are realistic: timestamps advance a few rows per millisecond, sessions and apps repeat,
 messages come from real Qlik Sense WARN/ERROR rows, user agents from a small pool of browsers.
 Also ``mix_parse_encode_per_s``: parse + InfluxDB encode (``InfluxMapping.encode``, v1) of the
-realistic mix of ``bench/udp_ingest.py`` (50 % QIX performance), per CPU second.
+realistic mix of ``bench/udp_ingest.py`` (50 % QIX performance), per CPU second. Log and QIX
+datagrams go through ``sensebutler.hotpath`` (compiled when built; ``"compiled"`` says which;
+``SENSEBUTLER_PURE_PYTHON=1`` measures the pure twin).
 Prints one JSON object: ``{"bench": "parse_udp", "<kind>_per_s": ..., ...}``.
 
     .venv/bin/python bench/parse_udp.py [--count 20000] [--rounds 3]
@@ -25,12 +27,12 @@ from functools import partial
 from pathlib import Path
 
 from sensebutler.events.udp import LogEvent, QixPerfEvent
+from sensebutler.hotpath import COMPILED, parse_log_datagram
 from sensebutler.sources.udp import (
     CategoriseConfig,
     Categoriser,
     EnginePerformanceMonitorConfig,
     QixPerfFilter,
-    parse_log_datagram,
     parse_task_datagram,
     parse_user_datagram,
 )
@@ -251,6 +253,7 @@ def main() -> None:
     result["qix_filter_per_s"] = rate(lambda: deque(map(qix_filter.accepts, perf), 0), len(perf), rounds)
     result["mix_parse_encode_per_s"] = mix_rate(count, rounds)
     result["datagrams_per_kind"] = count
+    result["compiled"] = COMPILED
     result["python"] = platform.python_version()
     print(json.dumps(result))
 

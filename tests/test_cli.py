@@ -9,6 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from sensebutler import hotpath
 from sensebutler.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,6 +78,7 @@ def test_run_all_disabled_starts_says_so_and_stops_on_sigterm(tmp_path: Path) ->
             break
         seen += line
     assert "nothing is enabled" in seen, seen
+    assert f"UDP hot path: {hotpath.STATUS}" in seen, seen  # what runs, compiled or pure, and why
     proc.send_signal(signal.SIGTERM)
     started = time.monotonic()
     code = proc.wait(timeout=10)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from sensebutler import __version__
+from sensebutler import __version__, hotpath
 from sensebutler.api import app as api
 from sensebutler.config import Config
 from sensebutler.monitors import feature as monitors
@@ -127,6 +127,8 @@ async def run(
 
 def _announce(runtime: Runtime) -> None:
     log.info("sensebutler %s started (state in %s)", __version__, runtime.state_dir.resolve())
+    quiet = hotpath.COMPILED or hotpath.STATUS == hotpath.FORCED_PURE
+    log.log(logging.INFO if quiet else logging.WARNING, "UDP hot path: %s", hotpath.STATUS)
     if not runtime.components:
         log.warning(
             "nothing is enabled in the configuration: sensebutler has nothing to do and idles until stopped"

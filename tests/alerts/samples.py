@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
+
+import msgspec
 
 from sensebutler.events.alerts import (
     AppInfo,
@@ -89,4 +90,4 @@ def alert(**changes: Any) -> ReloadAlert:
         ),
         script_log=SCRIPT_LOG,
     )
-    return dataclasses.replace(made, **changes)
+    return msgspec.structs.replace(made, **changes)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
@@ -16,14 +15,12 @@ from tests.fixtures.net import async_wait_until
 from tests.pipeline.collect import CollectingSink
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ping(Event):
+class Ping(Event, frozen=True, kw_only=True):
     kind: ClassVar[str] = "ping"
     n: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pong(Event):
+class Pong(Event, frozen=True, kw_only=True):
     kind: ClassVar[str] = "pong"
     n: int
 

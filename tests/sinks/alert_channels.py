@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from sensebutler.config import Config
 from sensebutler.events.alerts import ReloadAlert
@@ -59,7 +60,7 @@ def alert(outcome: str = "failed", task_id: str = samples.TASK_ID, **changes: An
     """The sample alert (fully enriched) for ``outcome``, optionally for another task."""
     source = parse_task_datagram(samples.datagram(outcome), 0)
     if task_id != samples.TASK_ID:
-        source = dataclasses.replace(source, task_id=task_id)
+        source = msgspec.structs.replace(source, task_id=task_id)
     return samples.alert(outcome=outcome, source=source, **changes)
 
 

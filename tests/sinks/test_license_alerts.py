@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from pydantic import ValidationError
 
@@ -124,7 +124,7 @@ def newrelic_config(url: str, **license_alerts: Any) -> Config:
 
 
 def at_t0(alert: ServerLicenseAlert) -> ServerLicenseAlert:
-    return dataclasses.replace(alert, time_ns=T0_NS)
+    return msgspec.structs.replace(alert, time_ns=T0_NS)
 
 
 async def test_newrelic_event_and_log_limited_per_alert_kind(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import getpass
 import json
 import socket
@@ -9,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -444,7 +444,9 @@ def task_topics(prefix: str, **changes: Any) -> dict[str, Any]:
 
 
 def reload_outcome(kind: str, **changes: Any) -> ReloadAlert:
-    return dataclasses.replace(alert(**changes), outcome=kind, source=parse_task_datagram(datagram(kind), 0))
+    return msgspec.structs.replace(
+        alert(**changes), outcome=kind, source=parse_task_datagram(datagram(kind), 0)
+    )
 
 
 #: butler.md §8.4: the keys of the _full topics' JSON
@@ -484,7 +486,7 @@ async def test_failed_and_aborted_reloads_reach_butlers_task_topics(
     sink.submit(reload_outcome("aborted", script_log=None, missing=("script log",)))
     sink.submit(reload_outcome("success"))  # Butler publishes no successes
     sink.submit(
-        dataclasses.replace(reload_outcome("failed"), task_type="external_program")
+        msgspec.structs.replace(reload_outcome("failed"), task_type="external_program")
     )  # nor other types
     messages = await collector.wait_for(3)
     await sink.stop()

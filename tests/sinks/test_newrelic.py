@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from pydantic import ValidationError
@@ -419,11 +420,11 @@ def failed_reload(task_id: str = TASK_ID, **custom: str) -> ReloadAlert:
     task = dataclasses.replace(
         made.task, custom_properties=tuple(NameValue(name, value) for name, value in custom.items())
     )
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         made,
         time_ns=T0_NS,
         task=task,
-        source=dataclasses.replace(made.source, task_id=task_id),
+        source=msgspec.structs.replace(made.source, task_id=task_id),
     )
 
 
@@ -519,7 +520,7 @@ async def test_a_reload_alert_with_nothing_to_route_is_not_sent_and_aborted_uses
     )
     sink, runtime = await started_sink(config, tmp_path)
     assert sink.kinds == {"reload_alert"}
-    aborted = dataclasses.replace(
+    aborted = msgspec.structs.replace(
         failed_reload(), outcome="aborted", script_log=None, missing=("script log",)
     )
     sink.submit(failed_reload())  # reload_failed is off

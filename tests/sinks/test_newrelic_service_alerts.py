@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from pydantic import ValidationError
 
@@ -36,7 +36,7 @@ def service_config(url: str, **service_alerts: Any) -> Config:
 
 
 def at_t0(change: ServiceStateChanged) -> ServiceStateChanged:
-    return dataclasses.replace(change, time_ns=T0_NS)
+    return msgspec.structs.replace(change, time_ns=T0_NS)
 
 
 async def test_stopped_and_started_events_and_logs_with_their_own_limits(

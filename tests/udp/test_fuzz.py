@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,7 +57,7 @@ def outcome(parser: Parser, data: bytes) -> Event | MalformedDatagram:
 def assert_clean(event: Event) -> None:
     """Sanitised: no control characters, capped lengths, GUID fields normalised, numbers finite."""
     assert isinstance(event.time_ns, int)
-    for field in dataclasses.fields(event):
+    for field in msgspec.structs.fields(event):
         value = getattr(event, field.name)
         if isinstance(value, str):
             assert not CONTROL.search(value), field.name

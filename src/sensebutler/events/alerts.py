@@ -101,8 +101,7 @@ class Execution:
     file_reference_id: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReloadAlert(Event):
+class ReloadAlert(Event, frozen=True, kw_only=True):
     """One task outcome for the alert destinations (``time_ns`` = the task event's)."""
 
     kind: ClassVar[str] = "reload_alert"

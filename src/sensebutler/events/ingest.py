@@ -7,14 +7,14 @@ names so existing dashboards keep working.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import ClassVar
+
+import msgspec
 
 from sensebutler.events import Event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EventCount(Event):
+class EventCount(Event, frozen=True, kw_only=True):
     """How many events of one (type, source, host, subsystem) arrived since the last count."""
 
     kind: ClassVar[str] = "event_count"
@@ -25,8 +25,7 @@ class EventCount(Event):
     counter: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RejectedEventCount(Event):
+class RejectedEventCount(Event, frozen=True, kw_only=True):
     """QIX performance events the filters rejected, grouped as Butler SOS groups them."""
 
     kind: ClassVar[str] = "rejected_event_count"
@@ -39,8 +38,7 @@ class RejectedEventCount(Event):
     process_time: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UdpQueueMetrics(Event):
+class UdpQueueMetrics(Event, frozen=True, kw_only=True):
     """One UDP input's queue and drop counters since the last report (Butler SOS field names)."""
 
     kind: ClassVar[str] = "udp_queue"
@@ -52,8 +50,8 @@ class UdpQueueMetrics(Event):
     messages_queued: int
     messages_processed: int
     messages_failed: int
-    dropped: Mapping[str, int] = field(default_factory=dict)
-    malformed: Mapping[str, int] = field(default_factory=dict)
+    dropped: Mapping[str, int] = msgspec.field(default_factory=dict)
+    malformed: Mapping[str, int] = msgspec.field(default_factory=dict)
     kernel_drops: int = 0
     processing_time_avg_ms: float = 0.0
     processing_time_p95_ms: float = 0.0

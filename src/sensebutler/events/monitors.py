@@ -8,8 +8,10 @@ Service events carry every value Butler's service templates, MQTT topics and web
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+
+import msgspec
 
 from sensebutler.events import Event
 from sensebutler.events.polled import ServerRef
@@ -44,8 +46,7 @@ START_TYPE_NUMBERS: Mapping[str, int] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceState(Event):
+class ServiceState(Event, frozen=True, kw_only=True):
     """One Windows service on one host, at one check (Butler: every check, changed or not)."""
 
     kind: ClassVar[str] = "service_state"
@@ -79,8 +80,7 @@ class ServiceState(Event):
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServiceStateChanged(Event):
+class ServiceStateChanged(Event, frozen=True, kw_only=True):
     """A service went to RUNNING or STOPPED (the first check reports STOPPED only)."""
 
     kind: ClassVar[str] = "service_state_changed"
@@ -99,8 +99,7 @@ class ServiceStateChanged(Event):
         return context
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Restarted(Event):
+class Restarted(Event, frozen=True, kw_only=True):
     """An engine restarted (its healthcheck ``started`` changed) or a whole node came back."""
 
     kind: ClassVar[str] = "restarted"
@@ -130,23 +129,21 @@ class AccessCounts:
     available: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LicenseUsage(Event):
+class LicenseUsage(Event, frozen=True, kw_only=True):
     """``GET /qrs/license/accesstypeoverview``."""
 
     kind: ClassVar[str] = "license_usage"
     professional: AccessCounts
     analyzer: AccessCounts
-    analyzer_time: Mapping[str, float] = field(default_factory=dict)
-    login_tokens: Mapping[str, float] = field(default_factory=dict)
-    user_tokens: Mapping[str, float] = field(default_factory=dict)
+    analyzer_time: Mapping[str, float] = msgspec.field(default_factory=dict)
+    login_tokens: Mapping[str, float] = msgspec.field(default_factory=dict)
+    user_tokens: Mapping[str, float] = msgspec.field(default_factory=dict)
     tokens_enabled: bool = False
     available_tokens: float = 0.0
     total_tokens: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LicenseReleased(Event):
+class LicenseReleased(Event, frozen=True, kw_only=True):
     """An unused professional or analyzer allocation released (or that would be, in a dry run)."""
 
     kind: ClassVar[str] = "license_released"
@@ -157,8 +154,7 @@ class LicenseReleased(Event):
     dry_run: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerLicense(Event):
+class ServerLicense(Event, frozen=True, kw_only=True):
     """The server licence at one check. ``days_until_expiry`` is signed: negative once expired."""
 
     kind: ClassVar[str] = "server_license"
@@ -175,8 +171,7 @@ class ServerLicense(Event):
         }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerLicenseAlert(Event):
+class ServerLicenseAlert(Event, frozen=True, kw_only=True):
     """The server licence has expired, or expires within the threshold."""
 
     kind: ClassVar[str] = "server_license_alert"
@@ -195,8 +190,7 @@ class ServerLicenseAlert(Event):
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SenseVersion(Event):
+class SenseVersion(Event, frozen=True, kw_only=True):
     """The About service's ``/v1/systeminfo``."""
 
     kind: ClassVar[str] = "sense_version"
@@ -211,8 +205,7 @@ class SenseVersion(Event):
     copyright_year_range: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SenseVersionChanged(Event):
+class SenseVersionChanged(Event, frozen=True, kw_only=True):
     """The version a host runs changed since the previous check (an upgrade, usually)."""
 
     kind: ClassVar[str] = "sense_version_changed"
@@ -221,22 +214,20 @@ class SenseVersionChanged(Event):
     current: SenseVersion
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActiveUsers(Event):
+class ActiveUsers(Event, frozen=True, kw_only=True):
     """Users with a proxy session, in total and per proxy host; published on every change."""
 
     kind: ClassVar[str] = "active_users"
     users: tuple[str, ...]
     #: proxy host → users with a session there
-    per_host: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_host: Mapping[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
     @property
     def count(self) -> int:
         return len(self.users)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Uptime(Event):
+class Uptime(Event, frozen=True, kw_only=True):
     """sensebutler's own process (Butler's ``butler_memory_usage``), at ``monitors.uptime.frequency``."""
 
     kind: ClassVar[str] = "uptime"
@@ -251,8 +242,7 @@ class Uptime(Event):
     process_memory: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogDbEntry(Event):
+class LogDbEntry(Event, frozen=True, kw_only=True):
     """One row of the legacy log database's ``public.log_entries``."""
 
     kind: ClassVar[str] = "log_db_entry"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
+
+import msgspec
 
 from sensebutler.events import Event
 
@@ -19,8 +21,7 @@ class ServerRef:
     tags: tuple[tuple[str, str | int | float | bool], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HealthSample(Event):
+class HealthSample(Event, frozen=True, kw_only=True):
     """One engine ``/engine/healthcheck`` answer (numbers as Sense sent them: memory in MB)."""
 
     kind: ClassVar[str] = "health"
@@ -47,7 +48,7 @@ class HealthSample(Event):
     cache_bytes_added: int
     saturated: bool
     #: app id → name for the docs above, as known when the sample was taken (session apps absent)
-    app_names: Mapping[str, str] = field(default_factory=dict)
+    app_names: Mapping[str, str] = msgspec.field(default_factory=dict)
     poll_ms: float = 0.0
 
 
@@ -64,8 +65,7 @@ class ProxySession:
         return f"{self.user_directory}\\{self.user_id}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProxySessions(Event):
+class ProxySessions(Event, frozen=True, kw_only=True):
     """The sessions of one virtual proxy on one server (``/qps/<vp>/session``)."""
 
     kind: ClassVar[str] = "sessions"
@@ -81,8 +81,7 @@ class ProxySessions(Event):
         return list(dict.fromkeys(s.user_full for s in self.sessions))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PollFailed(Event):
+class PollFailed(Event, frozen=True, kw_only=True):
     """A poll that did not produce data: unreachable, timed out, refused, bad answer."""
 
     kind: ClassVar[str] = "poll_failed"
@@ -133,8 +132,7 @@ class PollCounters:
     max_ms: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfMetrics(Event):
+class SelfMetrics(Event, frozen=True, kw_only=True):
     """sensebutler's own state: uptime, memory, and the counters of every sink, processor and poller."""
 
     kind: ClassVar[str] = "self"
@@ -143,6 +141,6 @@ class SelfMetrics(Event):
     uptime_s: float
     rss_bytes: int
     cpu_pct: float
-    sinks: Mapping[str, SinkCounters] = field(default_factory=dict)
-    polls: Mapping[str, PollCounters] = field(default_factory=dict)
-    processors: Mapping[str, ProcessorCounters] = field(default_factory=dict)
+    sinks: Mapping[str, SinkCounters] = msgspec.field(default_factory=dict)
+    polls: Mapping[str, PollCounters] = msgspec.field(default_factory=dict)
+    processors: Mapping[str, ProcessorCounters] = msgspec.field(default_factory=dict)

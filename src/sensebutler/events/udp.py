@@ -8,7 +8,6 @@ datagram was received.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from sensebutler.events import Event
@@ -18,8 +17,7 @@ TaskEventType = Literal["failed", "aborted", "success", "distribute"]
 UserMessageType = Literal["qseow-proxy-session", "qseow-proxy-connection"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogEvent(Event):
+class LogEvent(Event, frozen=True, kw_only=True, gc=False):
     """A WARN/ERROR/FATAL row from the engine, proxy, repository or scheduler appender."""
 
     kind: ClassVar[str] = "log"
@@ -95,8 +93,7 @@ SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QixPerfEvent(Event):
+class QixPerfEvent(Event, frozen=True, kw_only=True, gc=False):
     """One QIX engine request with its timings (``/qseow-qix-perf/``)."""
 
     kind: ClassVar[str] = "qix_perf"
@@ -139,8 +136,7 @@ class QixPerfEvent(Event):
     categories: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserEvent(Event):
+class UserEvent(Event, frozen=True, kw_only=True, gc=False):
     """Proxy session start/stop or connection open/close (``/qseow-proxy-session|connection/``)."""
 
     kind: ClassVar[str] = "user"
@@ -168,8 +164,7 @@ class UserEvent(Event):
     ua_os_version: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TaskEvent(Event):
+class TaskEvent(Event, frozen=True, kw_only=True, gc=False):
     """A scheduler task outcome from Butler's appender file (UDP 9998)."""
 
     kind: ClassVar[str] = "task"
@@ -195,8 +190,7 @@ class TaskEvent(Event):
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EngineReloadFailedEvent(Event):
+class EngineReloadFailedEvent(Event, frozen=True, kw_only=True, gc=False):
     """The 9-field ``/engine-reload-failed/`` datagram (no appender ships it; accepted and logged)."""
 
     kind: ClassVar[str] = "engine_reload_failed"

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from sensebutler.config import Config
 from sensebutler.events.alerts import NameValue, ReloadAlert, TaskInfo
 from sensebutler.pipeline.router import Router
@@ -96,7 +98,7 @@ def outcome(kind: str, offset_ns: int, **changes: Any) -> ReloadAlert:
     status = {"failed": 8, "aborted": 6, "success": 7}[kind]
     made = alert(**changes)
     execution = dataclasses.replace(made.execution, status=status) if made.execution else None
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         made,
         outcome=kind,
         source=parse_task_datagram(datagram(kind), T0_NS + offset_ns),
@@ -141,7 +143,7 @@ async def test_task_outcomes_land_in_influxd_with_butlers_names_and_types(
         custom_properties=(NameValue("Butler_SuccessReloadTask_InfluxDB", "Yes"),),
     )
     untracked = TaskInfo(task_type="reload", tags=("Nightly",))
-    distribute = dataclasses.replace(
+    distribute = msgspec.structs.replace(
         outcome("success", 40, task=TaskInfo(task_type="distribute", tags=("Mail",)), app=None),
         task_type="distribute",
     )
@@ -259,5 +261,5 @@ def test_every_number_is_a_float_in_every_version_and_off_outcomes_write_nothing
         }
         assert not [text for text in numbers.values() if text.endswith(("i", "u"))], numbers
         assert sink.encode(outcome("aborted", 0)) == []  # reload_aborted is off by default
-        other = dataclasses.replace(outcome("failed", 0), task_type="preload")
+        other = msgspec.structs.replace(outcome("failed", 0), task_type="preload")
         assert sink.encode(other) == []  # preload_failed is off by default

@@ -3,8 +3,7 @@ set) writes exactly what the general path (``render`` of ``points``) writes, for
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,7 +127,7 @@ def test_events_that_differ_in_one_tag_field_get_their_own_tags(
 ) -> None:
     fast, general = InfluxMapping(options), InfluxMapping(options)
     for name in (f for f in TAG_FIELDS if hasattr(event, f)):
-        changed = dataclasses.replace(event, **{name: _other_value(name, getattr(event, name))})  # type: ignore[arg-type]
+        changed = msgspec.structs.replace(event, **{name: _other_value(name, getattr(event, name))})  # type: ignore[arg-type]
         for each in (event, changed):  # the first one's tags are cached when the second comes
             expected = [
                 line.encode("utf-8", "replace") for p in general.points(each) if (line := general.render(p))

@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Literal
 
+from sensebutler.sinks.influxdb.unsigned import Unsigned
+
 FieldType = Literal["int", "uint", "float", "string", "bool"]
 FieldValue = str | int | float | bool
 
@@ -34,12 +36,6 @@ _NAME_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", 
 _MEASUREMENT_ESCAPES = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\r": r"\r", "\t": r"\t"})
 _CACHE_LIMIT = 50_000
 _name_cache: dict[str, str] = {}
-
-
-class Unsigned(int):
-    """An integer to be written as an InfluxDB unsigned integer (``u`` suffix)."""
-
-    __slots__ = ()
 
 
 def escape_measurement(name: str) -> str:

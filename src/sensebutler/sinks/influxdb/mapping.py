@@ -15,7 +15,6 @@ Choices, documented for users in ``docs/influxdb.md``:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from collections import Counter
@@ -23,8 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
-
-import orjson
 
 from sensebutler.alerts.context import ContextOptions
 from sensebutler.events import Event
@@ -41,18 +38,15 @@ from sensebutler.events.monitors import (
     Uptime,
 )
 from sensebutler.events.polled import HealthSample, PollFailed, ProxySessions, SelfMetrics, ServerRef
-from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent, UserEvent
+from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.hotpath import LineRenderer
 from sensebutler.logs import RateLimitedLog
 from sensebutler.sinks.influxdb import monitor_points
 from sensebutler.sinks.influxdb.config import TaskPointsSection
 from sensebutler.sinks.influxdb.line_protocol import (
-    FORMATTERS,
     FieldValue,
-    escape_measurement,
-    escape_name,
-    format_value,
 )
-from sensebutler.sinks.influxdb.schema import FIELDS, PROFILES, Version, specs_for
+from sensebutler.sinks.influxdb.schema import PROFILES, Version
 from sensebutler.sinks.influxdb.task_points import TaskPointMaker
 
 log = logging.getLogger(__name__)
@@ -182,42 +176,6 @@ def server_tags(server: ServerRef) -> dict[str, str]:
     return tags
 
 
-_LOG_SOURCE_TAG = {
-    "engine": "qseow-engine",
-    "proxy": "qseow-proxy",
-    "repository": "qseow-repository",
-    "scheduler": "qseow-scheduler",
-}
-QIX_SOURCE_TAG = "qseow-qix-perf"
-_USER_TAGS = ("user_full", "user_directory", "user_id")
-_LOG_TAGS = {
-    "engine": (
-        *_USER_TAGS,
-        "result_code",
-        "windows_user",
-        "task_id",
-        "task_name",
-        "app_id",
-        "app_name",
-        "engine_exe_version",
-    ),
-    "proxy": (*_USER_TAGS, "result_code"),
-    "repository": (*_USER_TAGS, "result_code"),
-    "scheduler": (*_USER_TAGS, "task_id", "task_name"),
-}
-#: string fields Butler SOS always wrote, per source
-_LOG_FIELDS = {
-    # Butler SOS's engine writer names proxy-style fields too, but engine events have none, so
-    # nothing is written for them
-    "engine": ("message", "session_id"),
-    "proxy": ("message", "exception_message", "command", "result_code", "origin", "context"),
-    "repository": ("message", "exception_message", "command", "result_code", "origin", "context"),
-    "scheduler": ("message", "exception_message", "app_name", "app_id", "execution_id"),
-}
-_QIX_ALWAYS_TAGS = ("method", "object_type", "event_activity_source")
-_QIX_TAGS = (*_USER_TAGS, "app_id", "app_name")
-_QIX_TIMES = ("process_time", "work_time", "lock_time", "validate_time", "traverse_time")
-_QIX_MISSING = -99  # request_id / handle sentinel of QixPerfEvent
 _USER_EVENT_TAGS = (
     ("userDirectory", "user_directory"),
     ("userId", "user_id"),
@@ -230,12 +188,6 @@ _USER_EVENT_TAGS = (
     ("uaOsVersion", "ua_os_version"),
 )
 
-
-def _raw_names(cls: type[Event], *leave_out: str) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("time_ns", *leave_out))
-
-
-_QIX_RAW = _raw_names(QixPerfEvent, "categories")
 
 #: UDP input drop reasons → Butler SOS's queue-metric field names (others: messages_dropped_<reason>)
 _DROP_FIELDS = {
@@ -268,18 +220,8 @@ class InfluxMapping:
         self.profile = PROFILES[options.version]
         #: ``measurement.field`` → how many values were out of range and clamped
         self.clamped: Counter[str] = Counter()
-        #: measurement → canonical field → ("<output key>=", formatter)
-        self._writers = {
-            measurement: {name: (f"{spec.key}=", FORMATTERS[spec.type]) for name, spec in specs.items()}
-            for measurement, specs in specs_for(options.version).items()
-        }
-        #: (tag key, tag value) → ",key=value" escaped ("" for an empty key or value)
-        self._tag_pairs: dict[tuple[str, str], str] = {}
-        self._measurements = {name: escape_measurement(name) for name in FIELDS}
-        #: tag-making fields of a log or QIX event → its escaped measurement and tags (``_udp_line``)
-        self._udp_heads: dict[tuple[object, ...], str] = {}
+        self._renderer = LineRenderer(options.version, options.log_event_tags, options.raw_event)
         self._server_tags: dict[ServerRef, dict[str, str]] = {}
-        self._seq = 0
         self._clamp_log = RateLimitedLog(log, 300.0)
         self._mappers: dict[type[Event], Callable[[Any], list[Point]]] = {
             HealthSample: self._health,
@@ -311,47 +253,12 @@ class InfluxMapping:
 
     def render(self, point: Point) -> str:
         """One line of line protocol; ``""`` when the point has no field that can be written."""
-        fields = self._field_text(point.measurement, point.fields)
-        if not fields:
-            return ""
-        measurement = self._measurements.get(point.measurement) or escape_measurement(point.measurement)
-        return f"{measurement}{self._tag_text(point.tags)} {fields} {point.time_ns}"
-
-    def _field_text(self, measurement: str, fields: dict[str, FieldValue]) -> str:
-        """``key=value,...`` of the fields that can be written (``""`` when none)."""
-        writers = self._writers.get(measurement, _NO_WRITERS)
-        parts = []
-        for name, value in fields.items():
-            writer = writers.get(name)
-            if writer is None:
-                text = format_value(value)
-                prefix = f"{escape_name(name)}="
-            else:
-                prefix, write = writer
-                text = write(value)
-            if text is not None:
-                parts.append(prefix + text)
-        return ",".join(parts)
-
-    def _tag_text(self, tags: dict[str, str]) -> str:
-        """``,key=value...`` of the tags (empty keys and values left out), each pair escaped once."""
-        pairs = self._tag_pairs
-        texts = []
-        for pair in tags.items():
-            text = pairs.get(pair)
-            if text is None:
-                key, value = pair
-                text = f",{escape_name(key)}={escape_name(value)}" if key and value else ""
-                if len(pairs) >= _TAG_CACHE_LIMIT:
-                    pairs.clear()
-                pairs[pair] = text
-            texts.append(text)
-        return "".join(texts)
+        return self._renderer.line(point.measurement, point.tags, point.fields, point.time_ns)
 
     def encode(self, event: Event) -> list[bytes]:
         kind = type(event)
         if kind is QixPerfEvent or kind is LogEvent:  # the UDP hot path: one line, no Point
-            line = self._udp_line(event)  # type: ignore[arg-type]
+            line = self._renderer.udp_line(event)  # type: ignore[arg-type]
             return [line.encode("utf-8", "replace")] if line else []
         lines = (self.render(point) for point in self.points(event))
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
@@ -660,125 +567,15 @@ class InfluxMapping:
         return [Point(measurement, tags, fields, alert.time_ns)]
 
     # -- UDP events ----------------------------------------------------------------------------------
-    def _next_offset(self) -> int:
-        self._seq = (self._seq + 1) % 1000
-        return self._seq
-
     def _log_event(self, event: LogEvent) -> list[Point]:
-        fields = self._log_fields(event)
-        return [Point("log_event", self._log_tags(event), fields, event.time_ns + self._next_offset())]
+        renderer = self._renderer
+        fields = renderer.log_fields(event)
+        return [Point("log_event", renderer.log_tags(event), fields, event.time_ns + renderer.next_offset())]
 
     def _qix_perf(self, event: QixPerfEvent) -> list[Point]:
-        fields = self._qix_fields(event)
-        return [Point("log_event", self._qix_tags(event), fields, event.time_ns + self._next_offset())]
-
-    def _udp_line(self, event: LogEvent | QixPerfEvent) -> str:
-        """What ``render(points(event)[0])`` gives, with the measurement and tags cached per tag set.
-
-        Tag sets repeat (hosts, users, apps, methods, object types): the key is every field the
-        tags are made of, so a cached head is exactly what the tags would render to."""
-        if isinstance(event, QixPerfEvent):
-            key: tuple[object, ...] = (
-                None,
-                event.categories,
-                event.host,
-                event.level,
-                event.subsystem,
-                event.method,
-                event.object_type,
-                event.event_activity_source,
-                event.user_full,
-                event.user_directory,
-                event.user_id,
-                event.app_id,
-                event.app_name,
-            )
-            fields = self._qix_fields(event)
-        else:
-            key = (event.source, event.categories, event.host, event.level, event.subsystem)
-            key += tuple(getattr(event, name) for name in _LOG_TAGS[event.source])
-            fields = self._log_fields(event)
-        text = self._field_text("log_event", fields)
-        if not text:
-            return ""
-        heads = self._udp_heads
-        head = heads.get(key)
-        if head is None:
-            tags = self._qix_tags(event) if isinstance(event, QixPerfEvent) else self._log_tags(event)
-            head = self._measurements["log_event"] + self._tag_text(tags)
-            if len(heads) >= _TAG_CACHE_LIMIT:
-                heads.clear()
-            heads[key] = head
-        return f"{head} {text} {event.time_ns + self._next_offset()}"
-
-    def _log_tags(self, event: LogEvent) -> dict[str, str]:
-        tags: dict[str, str] = dict(self.options.log_event_tags)
-        tags.update(event.categories)
-        tags["host"] = event.host
-        tags["level"] = event.level
-        tags["source"] = _LOG_SOURCE_TAG[event.source]
-        tags["subsystem"] = event.subsystem
-        for name in _LOG_TAGS[event.source]:
-            value = getattr(event, name)
-            if value:
-                tags[name] = value
-        return tags
-
-    def _log_fields(self, event: LogEvent) -> dict[str, FieldValue]:
-        fields: dict[str, FieldValue] = {name: getattr(event, name) for name in _LOG_FIELDS[event.source]}
-        if event.source == "engine" and event.proxy_session_id:
-            fields["proxy_session_id"] = event.proxy_session_id
-        if event.log_row >= 0:
-            fields["log_row"] = event.log_row
-        if self.options.raw_event:
-            raw: dict[str, Any] = {"source": _LOG_SOURCE_TAG[event.source]}
-            raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
-            raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
-            fields["raw_event"] = orjson.dumps(raw).decode()
-        return fields
-
-    def _qix_tags(self, event: QixPerfEvent) -> dict[str, str]:
-        tags: dict[str, str] = dict(self.options.log_event_tags)
-        if event.categories:
-            tags.update(event.categories)
-        tags["host"] = event.host
-        tags["level"] = event.level
-        tags["source"] = QIX_SOURCE_TAG
-        tags["subsystem"] = event.subsystem
-        unknown = self.profile.unknown_tag_value
-        for name in _QIX_ALWAYS_TAGS:
-            tags[name] = getattr(event, name) or unknown
-        for name in _QIX_TAGS:
-            value = getattr(event, name)
-            if value:
-                tags[name] = value
-        return tags
-
-    def _qix_fields(self, event: QixPerfEvent) -> dict[str, FieldValue]:
-        fields: dict[str, FieldValue] = {"app_id": event.app_id}
-        for name in _QIX_TIMES:
-            value = getattr(event, name)
-            if value >= 0:
-                fields[name] = value
-        if event.handle != _QIX_MISSING:
-            fields["handle"] = event.handle
-        if event.net_ram >= 0:
-            fields["net_ram"] = event.net_ram
-        if event.peak_ram >= 0:
-            fields["peak_ram"] = event.peak_ram
-        if event.log_row >= 0:
-            fields["log_row"] = event.log_row
-        for name in ("session_id", "proxy_session_id", "object_id"):
-            value = getattr(event, name)
-            if value:
-                fields[name] = value
-        if self.options.raw_event:
-            raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
-            raw["source"] = QIX_SOURCE_TAG
-            if event.categories:
-                raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
-            fields["raw_event"] = orjson.dumps(raw).decode()
-        return fields
+        renderer = self._renderer
+        fields = renderer.qix_fields(event)
+        return [Point("log_event", renderer.qix_tags(event), fields, event.time_ns + renderer.next_offset())]
 
     def _user_event(self, event: UserEvent) -> list[Point]:
         tags: dict[str, str] = dict(self.options.user_event_tags)
@@ -794,11 +591,10 @@ class InfluxMapping:
             fields["appId"] = event.app_id
         if event.app_name:
             fields["appName"] = event.app_name
-        return [Point("user_events", tags, fields, event.time_ns + self._next_offset())]
+        return [Point("user_events", tags, fields, event.time_ns + self._renderer.next_offset())]
 
 
 __all__ = [
-    "QIX_SOURCE_TAG",
     "SUPPORTED_KINDS",
     "InfluxMapping",
     "MappingOptions",

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator, Mapping
 
 import orjson
+from msgspec.structs import asdict
 
 from sensebutler.events import Event
 from sensebutler.events.alerts import TASK_TYPES, ReloadAlert
@@ -163,7 +164,7 @@ class TopicMap:
             yield from self._task(event)
         elif isinstance(event, SelfMetrics):
             yield self._message(
-                f"{self.self_metrics_topic}/{topic_level(event.instance)}", orjson.dumps(event)
+                f"{self.self_metrics_topic}/{topic_level(event.instance)}", orjson.dumps(asdict(event))
             )
         else:
             yield from self._monitor(event)

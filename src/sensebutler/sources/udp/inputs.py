@@ -21,12 +21,12 @@ from collections.abc import Callable
 from sensebutler.config.udp import LogEventsInput, TaskEventsInput, UdpInputSection, UserEventsInput
 from sensebutler.events import Event, settle
 from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
+from sensebutler.hotpath import parse_log_datagram
 from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
 from sensebutler.sources.udp.listener import READ_DELAY_S, IngestStats, UdpListener
 from sensebutler.sources.udp.malformed import MalformedDatagram
-from sensebutler.sources.udp.parse_log import parse_log_datagram
 from sensebutler.sources.udp.parse_task import parse_task_datagram
 from sensebutler.sources.udp.parse_user import parse_user_datagram
 from sensebutler.sources.udp.qix_filter import QixPerfFilter

@@ -48,9 +48,22 @@ def is_guid(value: str) -> bool:
     return len(value) == 36 and _GUID_MATCH(value) is not None
 
 
+_GUID_CACHE_LIMIT = 50_000
+#: raw value → what :func:`guid_or_empty` gives: session, app and process ids repeat in every datagram
+_guids: dict[str, str] = {}
+
+
 def guid_or_empty(value: str) -> str:
     """A GUID in lower case, or ``""`` when the value is not one (any case accepted)."""
-    return value.lower() if len(value) == 36 and _GUID_MATCH(value) else ""
+    known = _guids.get(value)
+    if known is not None:
+        return known
+    guid = value.lower() if len(value) == 36 and _GUID_MATCH(value) else ""
+    if len(value) == 36:  # only what could be a GUID is worth remembering
+        if len(_guids) >= _GUID_CACHE_LIMIT:
+            _guids.clear()
+        _guids[value] = guid
+    return guid
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
