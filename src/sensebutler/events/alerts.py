@@ -120,8 +120,7 @@ class ReloadAlert(Event, frozen=True, kw_only=True):
     missing: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AlertReceived(Event):
+class AlertReceived(Event, frozen=True, kw_only=True):
     """An alert that arrived at a receiver sensebutler runs itself (the demo's mail catcher and
     webhook receiver), so the dashboard shows what went out and where it arrived."""
 
