@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import re
 import shutil
@@ -25,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -89,8 +90,8 @@ async def run(
         receiver.arrived.clear()
         submitted: dict[int, float] = {}
         for n in range(count):
-            alert = dataclasses.replace(
-                base, source=dataclasses.replace(base.source, task_name=f"bench-{n}-alert")
+            alert = msgspec.structs.replace(
+                base, source=msgspec.structs.replace(base.source, task_name=f"bench-{n}-alert")
             )
             submitted[n] = time.perf_counter()
             sink.submit(alert)

@@ -3,7 +3,6 @@ InfluxDB sink into a real influxd, and every page is read back through ``/dashbo
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import time
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 import pytest
 
@@ -51,7 +51,7 @@ def events(now: int) -> list[Event]:
         made.append(health(CENTRAL, time_ns=t, mem_allocated=1000.0 + i, cpu_total=10 + i, saturated=i == 3))
         made.append(health(RIM, time_ns=t + 1, mem_allocated=500.0, cpu_total=50, saturated=False))
     for ref, proxy in ((CENTRAL, "/"), (RIM, "/"), (CENTRAL, "/hdr")):
-        made.append(dataclasses.replace(sessions(ref, proxy, count=2), time_ns=ago[-1]))
+        made.append(msgspec.structs.replace(sessions(ref, proxy, count=2), time_ns=ago[-1]))
     made += [
         engine_log_event(time_ns=ago[0], message="Document was not saved: disk full"),
         proxy_log_event(time_ns=ago[1], message="Authentication failed for ACME\\jdoe"),
@@ -66,13 +66,15 @@ def events(now: int) -> list[Event]:
     ]
     failed = alert()
     made.append(
-        dataclasses.replace(failed, time_ns=ago[2], source=dataclasses.replace(failed.source, time_ns=ago[2]))
+        msgspec.structs.replace(
+            failed, time_ns=ago[2], source=msgspec.structs.replace(failed.source, time_ns=ago[2])
+        )
     )
     made.append(
-        dataclasses.replace(
+        msgspec.structs.replace(
             alert(outcome="success"),
             time_ns=ago[3],
-            source=dataclasses.replace(failed.source, time_ns=ago[3], event_type="success"),
+            source=msgspec.structs.replace(failed.source, time_ns=ago[3], event_type="success"),
         )
     )
     return made
