@@ -131,7 +131,9 @@ def sender(port: int, rate: int, seconds: float, seed: int, result: mp.Queue) ->
     result.put(("done", sent, time.perf_counter() - start, time.process_time()))
 
 
-def config_text(state: Path, udp_port: int, influx_url: str, db: str, prom_port: int, workers: int) -> str:
+def config_text(
+    state: Path, udp_port: int, influx_url: str, db: str, prom_port: int, workers: int, store: bool = False
+) -> str:
     workers_line = f"    workers: {workers}\n" if workers != 1 else ""
     return f"""
 logging: {{level: warning}}
@@ -156,6 +158,7 @@ influxdb:
   v1: {{database: {db}}}
 prometheus: {{enable: true, events: [udp_queue, event_count]}}
 web: {{listeners: {{main: {{host: 127.0.0.1, port: {prom_port}}}}}}}
+store: {{enable: {str(store).lower()}}}
 """
 
 
@@ -256,12 +259,14 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
-def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers: int) -> dict[str, object]:
+def run_rate(
+    rate: int, seconds: float, receiver: Receiver, work: Path, workers: int, store: bool
+) -> dict[str, object]:
     db = f"bench_{rate}_{int(time.time())}"
     udp_port, prom_port = free_udp_port(), free_tcp_port()
     state = work / f"state-{rate}"
     cfg = work / f"bench-{rate}.yaml"
-    cfg.write_text(config_text(state, udp_port, receiver.url, db, prom_port, workers))
+    cfg.write_text(config_text(state, udp_port, receiver.url, db, prom_port, workers, store))
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensebutler", "run", "--config", str(cfg)],
         stderr=open(work / f"sensebutler-{rate}.log", "w"),  # noqa: SIM115
@@ -385,6 +390,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         "bench": "udp_ingest",
         "sink": receiver.kind,
         "workers": workers,
+        "store": store,
         "rate": rate,
         "seconds": round(send_elapsed, 2),
         "achieved_rate": round(sent / send_elapsed) if send_elapsed else 0,
@@ -411,6 +417,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sink", choices=("counting", "influxd"), default="counting")
     parser.add_argument("--workers", type=int, default=1, help="udp.log_events.workers")
+    parser.add_argument(
+        "--store", action="store_true", help="keep the embedded store (store.enable) on; off by default"
+    )
     parser.add_argument("--rates", default="1000,5000,20000,50000,0")
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
@@ -419,7 +428,7 @@ def main() -> None:
         receiver = Receiver(args.sink, work)
         try:
             for rate in (int(r) for r in args.rates.split(",")):
-                result = run_rate(rate, args.seconds, receiver, work, args.workers)
+                result = run_rate(rate, args.seconds, receiver, work, args.workers, args.store)
                 print(json.dumps(result), flush=True)
         finally:
             receiver.stop()

@@ -53,30 +53,55 @@ class InputHandler(ABC):
         self.runtime = runtime
         self.stats = IngestStats()
         self.event_counts: EventCounts = Counter()
-        self._publish: Callable[[Event], None] = runtime.router.publish
+        self._publish_many: Callable[[list[Event]], None] = runtime.router.publish_many
         self._malformed_log = RateLimitedLog(log, 60.0)
+        self._failed_log = RateLimitedLog(log, 60.0)
 
-    def __call__(self, data: bytes, received_ns: int) -> None:
+    def __call__(self, datagrams: list[bytes], received_ns: int) -> None:
+        """Parse and admit a batch of datagrams, then publish its events in one call."""
+        events: list[Event] = []
+        stats = self.stats
+        parse, accept = self.parse, self.accept
+        for data in datagrams:
+            try:
+                event = parse(data, received_ns)
+                accepted = accept(event)
+                stats.processed += 1
+                if accepted:
+                    events.append(event)
+            except MalformedDatagram as bad:
+                self._malformed(bad)
+            except Exception:  # a bug must never stop the input; the datagram is counted
+                stats.failed += 1
+                self._failed_log.log(
+                    logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
+                )
+        if not events:
+            return
         try:
-            event = self.parse(data, received_ns)
-        except MalformedDatagram as bad:
-            self.stats.malformed[bad.reason.value] += 1
-            if bad.reason == "unknown_type":
-                self.event_counts[(self.event_type, "Unknown", "", "")] += 1
-            self._malformed_log.log(
-                logging.WARNING,
-                bad.reason.value,
-                "%s: malformed datagram (%s%s): %r",
-                self.name,
-                bad.reason.value,
-                f", {bad.detail}" if bad.detail else "",
-                bad.preview,
+            self._publish_many(events)
+        except Exception:  # a consumer broke its promise not to raise
+            stats.processed -= len(events)
+            stats.failed += len(events)
+            self._failed_log.log(
+                logging.ERROR, "publish", "%s: failed to publish %d event(s)", self.name, len(events), exc_info=True
             )
             return
-        self.stats.processed += 1
-        if self.accept(event):
-            self.stats.published += 1
-            self._publish(event)
+        stats.published += len(events)
+
+    def _malformed(self, bad: MalformedDatagram) -> None:
+        self.stats.malformed[bad.reason.value] += 1
+        if bad.reason == "unknown_type":
+            self.event_counts[(self.event_type, "Unknown", "", "")] += 1
+        self._malformed_log.log(
+            logging.WARNING,
+            bad.reason.value,
+            "%s: malformed datagram (%s%s): %r",
+            self.name,
+            bad.reason.value,
+            f", {bad.detail}" if bad.detail else "",
+            bad.preview,
+        )
 
     @abstractmethod
     def parse(self, data: bytes, received_ns: int) -> Event:

@@ -7,7 +7,8 @@ wake-up per batch instead of one per datagram keeps the cost per datagram low at
 Where the event loop cannot watch sockets (Windows' Proactor loop) a reader thread does the reads
 and hands the batches to the loop (``receive: thread``, :mod:`.receive_thread`).
 
-Per datagram, cheapest check first: source allow-list → size → token-bucket rate limit → handler.
+Per datagram, cheapest check first: source allow-list → size → token-bucket rate limit; what passes
+goes to the handler as one list per batch.
 Each refusal is counted by reason. Every datagram that reaches the socket ends up in exactly one
 place: ``received = processed + dropped + malformed + failed`` (see :class:`IngestStats`); datagrams
 the kernel dropped because the buffer was full are read from the OS (``kernel_drops``), and the
@@ -56,7 +57,8 @@ READ_DELAY_S = 0.02
 READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
 DISCARD_MAX_S = 0.5
-Handler = Callable[[bytes, int], None]
+#: takes the admitted datagrams of one batch and their arrival time; counts each one itself
+Handler = Callable[[list[bytes], int], None]
 
 
 class OtherQueues(Protocol):
@@ -299,17 +301,17 @@ class UdpListener:
 
     # -- admission, in the same order on both paths ----------------------------------------------
     def _handle(self, batch: list[Datagram], received_ns: int) -> None:
-        """Allow-list → size → rate limit → handler, each refusal counted by reason."""
+        """Allow-list → size → rate limit, each refusal counted by reason; the rest to the handler."""
         stats = self.stats
         dropped = stats.dropped
         allow = self.allow if self.allow.enabled else None
         bucket = self.bucket
         max_size = self.settings.max_size
-        handler = self.handler
         if not batch:
             return
         started = time.perf_counter_ns()
         stats.received += len(batch)
+        admitted: list[bytes] = []
         for data, addr in batch:
             if allow is not None and addr[0] not in allow:
                 dropped["source_not_allowed"] += 1
@@ -327,12 +329,14 @@ class UdpListener:
             if bucket is not None and not bucket.take():
                 dropped["rate_limited"] += 1
                 continue
+            admitted.append(data)
+        if admitted:
             try:
-                handler(data, received_ns)
-            except Exception:  # a handler bug must never stop the listener
-                stats.failed += 1
+                self.handler(admitted, received_ns)
+            except Exception:  # the handler counts each datagram itself; this is a bug in it
+                stats.failed += len(admitted)
                 self._refused.log(
-                    logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
+                    logging.ERROR, "handler", "%s: failed to handle datagrams", self.name, exc_info=True
                 )
         stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
 
