@@ -24,7 +24,8 @@ and prints ONE JSON object per rate. The receiver (``--sink``) is
   their own host tag: the counting receiver notes when each arrives; in influxd they are polled for
   every 20 ms (so that includes the poll);
 * ``rss_mb``: peak resident memory of the largest sensebutler process (each worker is one);
-  ``cpu_pct``: the CPU of all of them while sending, in % of one core; ``cpu_us_per_event``: their
+  ``cpu_pct``: the CPU of all of them while sending, in % of one core (``cpu_system_share_pct`` of
+  it in the kernel: receiving, sending); ``cpu_us_per_event``: their
   CPU seconds from the first datagram until the last point was written, per point written;
   ``receiver_cpu_pct`` and ``sender_cpu_pct`` the same as ``cpu_pct`` for the receiver and the
   sender, which share the machine with it.
@@ -239,14 +240,19 @@ class Service:
         return list(self.seen.values())
 
     def cpu_seconds(self) -> float:
-        total = 0.0
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds of all the processes."""
+        user = system = 0.0
         for proc in self.processes():
             try:
                 times = proc.cpu_times()
-                total += times.user + times.system
             except psutil.Error:
-                pass
-        return total
+                continue
+            user += times.user
+            system += times.system
+        return user, system
 
     def sample_rss(self) -> None:
         for proc in self.processes():
@@ -289,7 +295,8 @@ def run_rate(
         time.sleep(1.0)  # workers (if any) up, start-up CPU spent
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         service.sample_rss()
-        cpu_before = service.cpu_seconds()
+        user_before, system_before = service.cpu_split()
+        cpu_before = user_before + system_before
         receiver_before = cpu_seconds(receiver.pid)
         wall_before = time.monotonic()
         send_proc = mp.Process(target=sender, args=(udp_port, rate, seconds, rate + 7, queue))
@@ -336,7 +343,9 @@ def run_rate(
             service.sample_rss()
         send_proc.join()
         wall_after = time.monotonic()
-        cpu_sending = service.cpu_seconds() - cpu_before
+        user_after, system_after = service.cpu_split()
+        cpu_sending = user_after + system_after - cpu_before
+        system_sending = system_after - system_before
         receiver_cpu = cpu_seconds(receiver.pid) - receiver_before
         # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s); the CPU
         # per event counts up to the last change
@@ -407,6 +416,7 @@ def run_rate(
         "spooled": int(metrics.get('sensebutler_sink_spooled_total{sink="influxdb"}', 0)),
         "rss_mb": round(service.peak_rss / 1024 / 1024, 1),
         "cpu_pct": round(100 * cpu_sending / wall, 1),
+        "cpu_system_share_pct": round(100 * system_sending / cpu_sending, 1) if cpu_sending else None,
         "cpu_us_per_event": round(1e6 * (cpu_at_last - cpu_before) / written, 2) if written else None,
         "receiver_cpu_pct": round(100 * receiver_cpu / wall, 1),
         "sender_cpu_pct": round(100 * sender_cpu / send_elapsed, 1) if send_elapsed else None,

@@ -84,7 +84,12 @@ class InputHandler(ABC):
             stats.processed -= len(events)
             stats.failed += len(events)
             self._failed_log.log(
-                logging.ERROR, "publish", "%s: failed to publish %d event(s)", self.name, len(events), exc_info=True
+                logging.ERROR,
+                "publish",
+                "%s: failed to publish %d event(s)",
+                self.name,
+                len(events),
+                exc_info=True,
             )
             return
         stats.published += len(events)

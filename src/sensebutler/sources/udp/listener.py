@@ -1,9 +1,11 @@
 """A UDP input: socket, admission checks, and batched reads that hand datagrams on.
 
-The socket's receive buffer is the queue. When it becomes readable the listener waits
-``READ_DELAY_S`` so a batch gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
-the event loop between slices) until the socket is empty, and handles each one at once. One
-wake-up per batch instead of one per datagram keeps the cost per datagram low at every rate.
+The socket's receive buffer is the queue. When it becomes readable the listener waits so a batch
+gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to the event loop between
+slices) until the socket is empty, and hands each slice on at once. The wait is long enough for
+about a slice to gather at the rate of the last wake-ups, between ``READ_DELAY_S`` (busy) and
+``READ_DELAY_MAX_S`` (a trickle): one wake-up per batch instead of one per datagram keeps the cost
+per datagram low at every rate, and a quiet input wakes the process a few times a second.
 Where the event loop cannot watch sockets (Windows' Proactor loop) a reader thread does the reads
 and hands the batches to the loop (``receive: thread``, :mod:`.receive_thread`).
 
@@ -51,8 +53,10 @@ from sensebutler.sources.udp.reuseport_spread import attach_random_spread
 
 log = logging.getLogger(__name__)
 
-#: wait after the socket becomes readable, so datagrams are read and handled in batches
+#: wait after the socket becomes readable, so datagrams are read and handled in batches: at least
+#: this long, and at low rates long enough for about ``READ_SLICE`` datagrams, up to the maximum
 READ_DELAY_S = 0.02
+READ_DELAY_MAX_S = 0.2
 #: datagrams read per callback before yielding to the event loop
 READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
@@ -116,6 +120,10 @@ class UdpListener:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
+        #: the wait before the next read (adapted to the rate), the last wake-up, datagrams read since
+        self._gather_s = READ_DELAY_MAX_S
+        self._woke_at = 0.0
+        self._read_since_wake = 0
         self._thread: ReceiveThread | None = None
         self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
@@ -254,11 +262,19 @@ class UdpListener:
     def _readable(self) -> None:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
-        self._pending = self._loop.call_later(READ_DELAY_S, self._read_batch)
+        now = time.monotonic()
+        rate = self._read_since_wake / (now - self._woke_at)  # per second, over the last cycle
+        self._woke_at, self._read_since_wake = now, 0
+        self._gather_s = min(
+            READ_DELAY_MAX_S, max(READ_DELAY_S, READ_SLICE / rate if rate else READ_DELAY_MAX_S)
+        )
+        self._pending = self._loop.call_later(self._gather_s, self._read_batch)
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
-        if self._read(READ_SLICE) == READ_SLICE:
+        read = self._read(READ_SLICE)
+        self._read_since_wake += read
+        if read == READ_SLICE:
             self._pending = self._loop.call_soon(self._read_batch)  # more waiting: next slice
         else:
             self._pending = None
@@ -278,7 +294,7 @@ class UdpListener:
         except OSError as exc:  # e.g. ICMP errors surfacing on the socket
             self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
         if batch:
-            # one arrival time per batch: datagrams in it arrived within READ_DELAY_S of each other
+            # one arrival time per batch: datagrams in it arrived within the gather wait of each other
             self._handle(batch, time.time_ns())
         return len(batch)
 
