@@ -82,7 +82,12 @@ class DeliverySink(Sink):
                 del records[mark:]  # nothing of an event that failed half-way
                 self.delivery.stats.dropped["encode_error"] += 1
                 self._encode_errors.log(
-                    logging.ERROR, type(event).__name__, "%s: cannot encode %s: %r", self.name, event.kind, exc
+                    logging.ERROR,
+                    type(event).__name__,
+                    "%s: cannot encode %s: %r",
+                    self.name,
+                    event.kind,
+                    exc,
                 )
         if records:
             self.delivery.enqueue(records)
