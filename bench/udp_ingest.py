@@ -30,8 +30,11 @@ and prints ONE JSON object per rate. The receiver (``--sink``) is
   ``receiver_cpu_pct`` and ``sender_cpu_pct`` the same as ``cpu_pct`` for the receiver and the
   sender, which share the machine with it.
 
-Run: ``.venv/bin/python bench/udp_ingest.py [--sink counting|influxd] [--workers 1]
-[--rates 1000,5000,20000,50000,0] [--seconds 10]``.
+``--ramp 40000,60000,80000`` then runs those rates with ``--ramp-workers`` (2) until one loses
+anything, and prints a last row with the highest rate without loss (``highest_zero_loss_rate``).
+
+Run: ``.venv/bin/python bench/udp_ingest.py [--sink counting|influxd] [--workers 1] [--store]
+[--rates 1000,5000,20000,50000,0] [--seconds 10] [--ramp 40000,60000,80000,100000 --ramp-workers 2]``.
 """
 
 from __future__ import annotations
@@ -432,16 +435,53 @@ def main() -> None:
     )
     parser.add_argument("--rates", default="1000,5000,20000,50000,0")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ramp",
+        default="",
+        help="then, with --ramp-workers, these rates in order until one loses anything (e.g. 40000,60000,80000)",
+    )
+    parser.add_argument("--ramp-workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-udp-") as tmp:
         work = Path(tmp)
         receiver = Receiver(args.sink, work)
         try:
-            for rate in (int(r) for r in args.rates.split(",")):
+            for rate in (int(r) for r in args.rates.split(",") if r):
                 result = run_rate(rate, args.seconds, receiver, work, args.workers, args.store)
                 print(json.dumps(result), flush=True)
+            if args.ramp:
+                ramp(args, receiver, work)
         finally:
             receiver.stop()
+
+
+def ramp(args: argparse.Namespace, receiver: Receiver, work: Path) -> None:
+    """Rows for rising rates with ``--ramp-workers`` until one loses anything (or the sender cannot
+    send at the rate asked), then one summary row; the rate there is the one achieved."""
+    highest, stopped = 0, "end of --ramp"
+    for rate in (int(r) for r in args.ramp.split(",")):
+        result = run_rate(rate, args.seconds, receiver, work, args.ramp_workers, args.store)
+        print(json.dumps({**result, "ramp": True}), flush=True)
+        if result["loss_pct"] != 0.0:
+            stopped = f"loss at {rate}/s"
+            break
+        highest = int(str(result["achieved_rate"]))
+        if highest < 0.95 * rate:
+            stopped = f"the sender reached only {highest}/s of {rate}/s"
+            break
+    print(
+        json.dumps(
+            {
+                "bench": "udp_ingest_ramp",
+                "sink": receiver.kind,
+                "workers": args.ramp_workers,
+                "highest_zero_loss_rate": highest,
+                "tried": args.ramp,
+                "stopped": stopped,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
