@@ -146,7 +146,9 @@ class LogEventsHandler(InputHandler):
                 self.event_counts[counted] += 1
                 return self.drop("source_disabled" if not self.sources.qix_perf else "qix_filtered")
             if self.qix_app_names and event.app_id:
-                settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
+                app_name = self.runtime.app_names.name(event.app_id)
+                if app_name:  # an app not (yet) named keeps the empty name
+                    settle(event, app_name=app_name)
             if not self.qix_filter.accepts(event):
                 # not in event_count: Butler SOS counts only the QIX events its filters keep
                 if self.track_rejected:
@@ -164,7 +166,9 @@ class LogEventsHandler(InputHandler):
         if not self.categoriser.apply(event):
             return self.drop("categorised_drop")
         if event.app_id and not event.app_name:
-            settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
+            app_name = self.runtime.app_names.name(event.app_id)
+            if app_name:
+                settle(event, app_name=app_name)
         return True
 
 
