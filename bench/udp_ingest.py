@@ -211,19 +211,16 @@ def scrape(port: int) -> dict[str, float]:
     return values
 
 
-def kernel_drops(port: int) -> int:
+def waiting_bytes(port: int) -> int:
+    """Bytes still queued in the receive buffers of every socket bound to ``port`` (workers share it)."""
     hex_port = f":{port:04X}"
+    total = 0
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             cols = line.split()
             if cols[1].endswith(hex_port):
-                return int(cols[-1])
-    return 0
-
-
-def cpu_share(after: Any, before: Any, seconds: float) -> float:
-    """Average CPU between two ``cpu_times()`` readings, in % of one core."""
-    return 100 * ((after.user + after.system) - (before.user + before.system)) / seconds
+                total += int(cols[4].split(":")[1], 16)
+    return total
 
 
 class Service:
@@ -350,17 +347,18 @@ def run_rate(
         cpu_sending = user_after + system_after - cpu_before
         system_sending = system_after - system_before
         receiver_cpu = cpu_seconds(receiver.pid) - receiver_before
-        # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s); the CPU
-        # per event counts up to the last change
-        last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 60
+        # drain: wait until the receive buffers are empty and nothing changes in the delivered
+        # counter for 2 s (max 90 s); the CPU per event counts up to the last change
+        last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 90
         cpu_at_last = service.cpu_seconds()
         while time.monotonic() < drain_deadline:
             service.sample_rss()
             metrics = scrape(prom_port)
             delivered = metrics.get('sensebutler_sink_delivered_total{sink="influxdb"}', 0.0)
-            if delivered != last:
+            if delivered != last or waiting_bytes(udp_port):
+                if delivered != last:
+                    cpu_at_last = service.cpu_seconds()
                 last, stable_since = delivered, time.monotonic()
-                cpu_at_last = service.cpu_seconds()
             elif time.monotonic() - stable_since > 2.0:
                 break
             time.sleep(0.25)
