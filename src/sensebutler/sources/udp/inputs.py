@@ -24,7 +24,7 @@ from sensebutler.events.udp import LogEvent, QixPerfEvent, UserEvent
 from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
-from sensebutler.sources.udp.listener import IngestStats, UdpListener
+from sensebutler.sources.udp.listener import READ_DELAY_MAX_S, READ_DELAY_S, IngestStats, UdpListener
 from sensebutler.sources.udp.malformed import MalformedDatagram
 from sensebutler.sources.udp.parse_log import parse_log_datagram
 from sensebutler.sources.udp.parse_task import parse_task_datagram
@@ -47,6 +47,8 @@ class InputHandler(ABC):
 
     #: ``event_type`` of the :class:`~sensebutler.events.ingest.EventCount` rows it produces
     event_type = ""
+    #: the longest the listener waits for a batch to gather at low rates
+    max_gather_s = READ_DELAY_MAX_S
 
     def __init__(self, name: str, runtime: Runtime) -> None:
         self.name = name
@@ -203,6 +205,8 @@ class TaskEventsHandler(InputHandler):
     """Parses task datagrams; the reload-alert processor dedupes and handles them."""
 
     event_type = "task"
+    #: task events are few and may become alerts: read each one soon
+    max_gather_s = READ_DELAY_S
 
     def __init__(self, runtime: Runtime, settings: TaskEventsInput) -> None:
         super().__init__("task events", runtime)
@@ -217,7 +221,14 @@ class UdpInput:
     def __init__(self, settings: UdpInputSection, handler: InputHandler, *, spread_over: int = 1) -> None:
         self.name = f"udp {handler.name}"
         self.handler = handler
-        self.listener = UdpListener(self.name, settings, handler, handler.stats, spread_over=spread_over)
+        self.listener = UdpListener(
+            self.name,
+            settings,
+            handler,
+            handler.stats,
+            spread_over=spread_over,
+            max_gather_s=handler.max_gather_s,
+        )
 
     @property
     def stats(self) -> IngestStats:

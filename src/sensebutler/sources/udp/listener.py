@@ -99,8 +99,11 @@ class UdpListener:
         stats: IngestStats | None = None,
         *,
         spread_over: int = 1,
+        max_gather_s: float = READ_DELAY_MAX_S,
     ) -> None:
         self.name = name
+        #: the longest wait for a batch to gather (task events, which become alerts, wait less)
+        self.max_gather_s = max_gather_s
         #: sockets sharing the port (this one and the workers'): > 1 = SO_REUSEPORT with a random pick
         self.spread_over = spread_over
         #: the other workers' queue figures, merged into what this listener reports (``workers``)
@@ -121,7 +124,7 @@ class UdpListener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
         #: the wait before the next read (adapted to the rate), the last wake-up, datagrams read since
-        self._gather_s = READ_DELAY_MAX_S
+        self._gather_s = max_gather_s
         self._woke_at = 0.0
         self._read_since_wake = 0
         self._thread: ReceiveThread | None = None
@@ -265,9 +268,8 @@ class UdpListener:
         now = time.monotonic()
         rate = self._read_since_wake / (now - self._woke_at)  # per second, over the last cycle
         self._woke_at, self._read_since_wake = now, 0
-        self._gather_s = min(
-            READ_DELAY_MAX_S, max(READ_DELAY_S, READ_SLICE / rate if rate else READ_DELAY_MAX_S)
-        )
+        gather = READ_SLICE / rate if rate else self.max_gather_s
+        self._gather_s = min(self.max_gather_s, max(READ_DELAY_S, gather))
         self._pending = self._loop.call_later(self._gather_s, self._read_batch)
 
     def _read_batch(self) -> None:
