@@ -123,8 +123,7 @@ class UdpListener:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
-        #: the wait before the next read (adapted to the rate), the last wake-up, datagrams read since
-        self._gather_s = max_gather_s
+        #: the last wake-up and the datagrams read since: the recent rate, which sets the next wait
         self._woke_at = 0.0
         self._read_since_wake = 0
         self._thread: ReceiveThread | None = None
@@ -268,9 +267,8 @@ class UdpListener:
         now = time.monotonic()
         rate = self._read_since_wake / (now - self._woke_at)  # per second, over the last cycle
         self._woke_at, self._read_since_wake = now, 0
-        gather = READ_SLICE / rate if rate else self.max_gather_s
-        self._gather_s = min(self.max_gather_s, max(READ_DELAY_S, gather))
-        self._pending = self._loop.call_later(self._gather_s, self._read_batch)
+        gather = min(self.max_gather_s, max(READ_DELAY_S, READ_SLICE / rate if rate else self.max_gather_s))
+        self._pending = self._loop.call_later(gather, self._read_batch)
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
