@@ -68,10 +68,14 @@ class DeliverySink(Sink):
         """The destination records for one event (may be none)."""
 
     def submit(self, event: Event) -> None:
-        self.submit_many([event])
+        self._encode_and_enqueue([event])
 
     def submit_many(self, events: list[Event]) -> None:
-        """Encode every event, then hand all their records to delivery at once."""
+        self._encode_and_enqueue(events)
+
+    def _encode_and_enqueue(self, events: list[Event]) -> None:
+        """Encode every event, then hand all their records to delivery at once. (Not through
+        ``submit_many``: a subclass whose ``submit`` admits events itself sends batches there.)"""
         records: list[bytes] = []
         encode = self.encode
         for event in events:
