@@ -153,7 +153,7 @@ udp:
 {workers_line}    engine_performance_monitor:
       enable: true
       monitorFilter: {{allApps: {{enable: true}}}}
-delivery: {{batch_size: 5000, flush_interval_s: 0.25}}
+delivery: {{batch_size: 1000, flush_interval_s: 0.25}}
 influxdb:
   enable: true
   version: 1
