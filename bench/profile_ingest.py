@@ -98,11 +98,17 @@ def main() -> None:
         stats = pstats.Stats(str(out), stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(args.top)
         totals = dict.fromkeys([*AREAS, "other"], 0.0)
+        by_area: dict[str, list[tuple[float, str]]] = {area: [] for area in totals}
         for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
             own = row[2]
             name = f"{filename}:{function}"
             area = next((a for a, keys in AREAS.items() if any(k in name for k in keys)), "other")
             totals[area] += own
+            by_area[area].append((own, name.rpartition("site-packages/")[2].rpartition("src/")[2]))
+        for area, rows in by_area.items():
+            if area != "other":
+                top = ", ".join(f"{name} {own:.2f}s" for own, name in sorted(rows, reverse=True)[:6])
+                print(f"{area}: {top}", file=sys.stderr)
         other = totals.pop("other")  # start-up (imports, config) and everything not listed
         whole = sum(totals.values()) or 1.0
         print(

@@ -29,13 +29,17 @@ and prints ONE JSON object per rate. The receiver (``--sink``) is
   their own host tag: the counting receiver notes when each arrives; in influxd they are polled for
   every 20 ms (so that includes the poll);
 * ``rss_mb``: peak resident memory of the largest sensebutler process (each worker is one);
-  ``cpu_pct``: the CPU of all of them while sending, in % of one core; ``cpu_us_per_event``: their
+  ``cpu_pct``: the CPU of all of them while sending, in % of one core (``cpu_system_share_pct`` of
+  it in the kernel: receiving, sending); ``cpu_us_per_event``: their
   CPU seconds from the first datagram until the last point was written, per point written;
   ``receiver_cpu_pct`` and ``sender_cpu_pct`` the same as ``cpu_pct`` for the receiver and the
   sender, which share the machine with it.
 
-Run: ``.venv/bin/python bench/udp_ingest.py [--sink counting|influxd] [--workers 1]
-[--rates 1000,5000,20000,50000,0] [--seconds 10]``.
+``--ramp 40000,60000,80000`` then runs those rates with ``--ramp-workers`` (2) until one loses
+anything, and prints a last row with the highest rate without loss (``highest_zero_loss_rate``).
+
+Run: ``.venv/bin/python bench/udp_ingest.py [--sink counting|influxd] [--workers 1] [--store]
+[--rates 1000,5000,20000,50000,0] [--seconds 10] [--ramp 40000,60000,80000,100000 --ramp-workers 2]``.
 """
 
 from __future__ import annotations
@@ -137,7 +141,8 @@ def sender(port: int, rate: int, seconds: float, seed: int, result: mp.Queue) ->
     result.put(("done", sent, time.perf_counter() - start, time.process_time()))
 
 
-def sink_config(kind: str, influx_url: str, db: str) -> str:
+def sink_config(kind: str, influx_url: str, db: str, store: bool) -> str:
+    """The one sink under test; the embedded store (on by default in the service) only with --store."""
     if kind == "store":
         return "store: {enable: true, events: [log, qix_perf]}\n"
     return f"""influxdb:
@@ -146,11 +151,19 @@ def sink_config(kind: str, influx_url: str, db: str) -> str:
   url: {influx_url}
   events: [log, qix_perf]
   v1: {{database: {db}}}
+store: {{enable: {str(store).lower()}}}
 """
 
 
 def config_text(
-    state: Path, udp_port: int, sink: str, influx_url: str, db: str, prom_port: int, workers: int
+    state: Path,
+    udp_port: int,
+    sink: str,
+    influx_url: str,
+    db: str,
+    prom_port: int,
+    workers: int,
+    store: bool = False,
 ) -> str:
     workers_line = f"    workers: {workers}\n" if workers != 1 else ""
     return f"""
@@ -167,8 +180,8 @@ udp:
 {workers_line}    engine_performance_monitor:
       enable: true
       monitorFilter: {{allApps: {{enable: true}}}}
-delivery: {{batch_size: 5000, flush_interval_s: 0.25}}
-{sink_config(sink, influx_url, db)}prometheus: {{enable: true, events: [udp_queue, event_count]}}
+delivery: {{batch_size: 1000, flush_interval_s: 0.25}}
+{sink_config(sink, influx_url, db, store)}prometheus: {{enable: true, events: [udp_queue, event_count]}}
 web: {{listeners: {{main: {{host: 127.0.0.1, port: {prom_port}}}}}}}
 """
 
@@ -220,19 +233,16 @@ def scrape(port: int) -> dict[str, float]:
     return values
 
 
-def kernel_drops(port: int) -> int:
+def waiting_bytes(port: int) -> int:
+    """Bytes still queued in the receive buffers of every socket bound to ``port`` (workers share it)."""
     hex_port = f":{port:04X}"
+    total = 0
     for table in ("/proc/net/udp", "/proc/net/udp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             cols = line.split()
             if cols[1].endswith(hex_port):
-                return int(cols[-1])
-    return 0
-
-
-def cpu_share(after: Any, before: Any, seconds: float) -> float:
-    """Average CPU between two ``cpu_times()`` readings, in % of one core."""
-    return 100 * ((after.user + after.system) - (before.user + before.system)) / seconds
+                total += int(cols[4].split(":")[1], 16)
+    return total
 
 
 class Service:
@@ -252,14 +262,19 @@ class Service:
         return list(self.seen.values())
 
     def cpu_seconds(self) -> float:
-        total = 0.0
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """User and system CPU seconds of all the processes."""
+        user = system = 0.0
         for proc in self.processes():
             try:
                 times = proc.cpu_times()
-                total += times.user + times.system
             except psutil.Error:
-                pass
-        return total
+                continue
+            user += times.user
+            system += times.system
+        return user, system
 
     def sample_rss(self) -> None:
         for proc in self.processes():
@@ -296,12 +311,14 @@ class StoreMarkers:
         return int(self.db.execute("SELECT count(*) FROM entries WHERE kind IN ('log', 'qix')").fetchone()[0])
 
 
-def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers: int) -> dict[str, object]:
+def run_rate(
+    rate: int, seconds: float, receiver: Receiver, work: Path, workers: int, store: bool
+) -> dict[str, object]:
     db = f"bench_{rate}_{int(time.time())}"
     udp_port, prom_port = free_udp_port(), free_tcp_port()
     state = work / f"state-{rate}"
     cfg = work / f"bench-{rate}.yaml"
-    cfg.write_text(config_text(state, udp_port, receiver.kind, receiver.url, db, prom_port, workers))
+    cfg.write_text(config_text(state, udp_port, receiver.kind, receiver.url, db, prom_port, workers, store))
     sink = "store" if receiver.kind == "store" else "influxdb"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sensebutler", "run", "--config", str(cfg)],
@@ -322,11 +339,12 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
                 time.sleep(0.2)
         if receiver.influxd is not None:
             receiver.influxd.query(db, "SHOW MEASUREMENTS")  # database exists now
-        store = StoreMarkers(state / "store.sqlite") if receiver.kind == "store" else None
+        markers = StoreMarkers(state / "store.sqlite") if receiver.kind == "store" else None
         time.sleep(1.0)  # workers (if any) up, start-up CPU spent
         queue: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         service.sample_rss()
-        cpu_before = service.cpu_seconds()
+        user_before, system_before = service.cpu_split()
+        cpu_before = user_before + system_before
         receiver_before = cpu_seconds(receiver.pid)
         wall_before = time.monotonic()
         send_proc = mp.Process(target=sender, args=(udp_port, rate, seconds, rate + 7, queue))
@@ -337,10 +355,10 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
 
         def poll_markers() -> None:
             client = httpx.Client(base_url=receiver.url, timeout=5)
-            while store is not None and not stop_polling.is_set():
-                store.poll(marker_seen)
+            while markers is not None and not stop_polling.is_set():
+                markers.poll(marker_seen)
                 time.sleep(0.02)
-            while store is None and not stop_polling.is_set():
+            while markers is None and not stop_polling.is_set():
                 resp = client.get(
                     "/query",
                     params={
@@ -376,19 +394,22 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
             service.sample_rss()
         send_proc.join()
         wall_after = time.monotonic()
-        cpu_sending = service.cpu_seconds() - cpu_before
+        user_after, system_after = service.cpu_split()
+        cpu_sending = user_after + system_after - cpu_before
+        system_sending = system_after - system_before
         receiver_cpu = cpu_seconds(receiver.pid) - receiver_before
-        # drain: wait until nothing changes in the delivered counter for 2 s (max 60 s); the CPU
-        # per event counts up to the last change
-        last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 60
+        # drain: wait until the receive buffers are empty and nothing changes in the delivered
+        # counter for 2 s (max 90 s); the CPU per event counts up to the last change
+        last, stable_since, drain_deadline = -1.0, time.monotonic(), time.monotonic() + 90
         cpu_at_last = service.cpu_seconds()
         while time.monotonic() < drain_deadline:
             service.sample_rss()
             metrics = scrape(prom_port)
             delivered = metrics.get(f'sensebutler_sink_delivered_total{{sink="{sink}"}}', 0.0)
-            if delivered != last:
+            if delivered != last or waiting_bytes(udp_port):
+                if delivered != last:
+                    cpu_at_last = service.cpu_seconds()
                 last, stable_since = delivered, time.monotonic()
-                cpu_at_last = service.cpu_seconds()
             elif time.monotonic() - stable_since > 2.0:
                 break
             time.sleep(0.25)
@@ -402,8 +423,8 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         proc.wait(timeout=60)
     written = int(metrics.get(f'sensebutler_sink_delivered_total{{sink="{sink}"}}', 0))
     bad_lines = None
-    if store is not None:
-        counted = written = store.events()  # the sink delivers two records (entry, count) a log event
+    if markers is not None:
+        counted = written = markers.events()  # the sink delivers two records (entry, count) a log event
     elif receiver.influxd is not None:
         counted_rows = receiver.influxd.query(db, "SELECT count(log_row) FROM log_event")
         counted = int(counted_rows[0]["count"]) if counted_rows else 0
@@ -432,6 +453,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         "bench": "udp_ingest",
         "sink": receiver.kind,
         "workers": workers,
+        "store": store or receiver.kind == "store",
         "rate": rate,
         "seconds": round(send_elapsed, 2),
         "achieved_rate": round(sent / send_elapsed) if send_elapsed else 0,
@@ -448,6 +470,7 @@ def run_rate(rate: int, seconds: float, receiver: Receiver, work: Path, workers:
         "spooled": int(metrics.get(f'sensebutler_sink_spooled_total{{sink="{sink}"}}', 0)),
         "rss_mb": round(service.peak_rss / 1024 / 1024, 1),
         "cpu_pct": round(100 * cpu_sending / wall, 1),
+        "cpu_system_share_pct": round(100 * system_sending / cpu_sending, 1) if cpu_sending else None,
         "cpu_us_per_event": round(1e6 * (cpu_at_last - cpu_before) / written, 2) if written else None,
         "receiver_cpu_pct": round(100 * receiver_cpu / wall, 1),
         "sender_cpu_pct": round(100 * sender_cpu / send_elapsed, 1) if send_elapsed else None,
@@ -458,18 +481,58 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sink", choices=("counting", "influxd", "store"), default="counting")
     parser.add_argument("--workers", type=int, default=1, help="udp.log_events.workers")
+    parser.add_argument(
+        "--store", action="store_true", help="keep the embedded store (store.enable) on; off by default"
+    )
     parser.add_argument("--rates", default="1000,5000,20000,50000,0")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ramp",
+        default="",
+        help="then, with --ramp-workers, these rates in order until one loses anything (e.g. 40000,60000,80000)",
+    )
+    parser.add_argument("--ramp-workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-udp-") as tmp:
         work = Path(tmp)
         receiver = Receiver(args.sink, work)
         try:
-            for rate in (int(r) for r in args.rates.split(",")):
-                result = run_rate(rate, args.seconds, receiver, work, args.workers)
+            for rate in (int(r) for r in args.rates.split(",") if r):
+                result = run_rate(rate, args.seconds, receiver, work, args.workers, args.store)
                 print(json.dumps(result), flush=True)
+            if args.ramp:
+                ramp(args, receiver, work)
         finally:
             receiver.stop()
+
+
+def ramp(args: argparse.Namespace, receiver: Receiver, work: Path) -> None:
+    """Rows for rising rates with ``--ramp-workers`` until one loses anything (or the sender cannot
+    send at the rate asked), then one summary row; the rate there is the one achieved."""
+    highest, stopped = 0, "end of --ramp"
+    for rate in (int(r) for r in args.ramp.split(",")):
+        result = run_rate(rate, args.seconds, receiver, work, args.ramp_workers, args.store)
+        print(json.dumps({**result, "ramp": True}), flush=True)
+        if result["loss_pct"] != 0.0:
+            stopped = f"loss at {rate}/s"
+            break
+        highest = int(str(result["achieved_rate"]))
+        if highest < 0.95 * rate:
+            stopped = f"the sender reached only {highest}/s of {rate}/s"
+            break
+    print(
+        json.dumps(
+            {
+                "bench": "udp_ingest_ramp",
+                "sink": receiver.kind,
+                "workers": args.ramp_workers,
+                "highest_zero_loss_rate": highest,
+                "tried": args.ramp,
+                "stopped": stopped,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from sensebutler.events.monitors import ServerLicense, ServerLicenseAlert, Servi
 from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import Destination
 from sensebutler.runtime import Runtime
-from sensebutler.sinks.base import DeliverySink, kinds_for
+from sensebutler.sinks.base import DeliverySink, Sink, kinds_for
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,9 @@ class AlertSink(DeliverySink):
         stats.received += 1
         stats.dropped["rate_limited"] += 1
         return False
+
+    #: alerts are admitted one at a time (rate limits, templates): a batch goes through ``submit``
+    submit_many = Sink.submit_many
 
     def submit(self, event: Event) -> None:
         if event.kind not in self.kinds:

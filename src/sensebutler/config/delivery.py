@@ -30,7 +30,9 @@ class SpoolConfig(Section):
 class DeliveryConfig(Section):
     #: records held in memory per sink; beyond it they wait in the disk spool (memory stays bounded)
     queue_size: int = Field(default=20_000, ge=1)
-    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    #: records per request; 1,000 rather than 5,000 kept the service ~30 MB smaller at 20,000 events/s for
+    #: the same CPU per event (bench/udp_ingest.py)
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
     #: how long a record waits for others to share its batch; while the destination is down, the
     #: longest a record lives only in memory before it is on disk (what a kill -9 can lose)
     flush_interval_s: float = Field(default=0.5, gt=0, le=600)

@@ -1,13 +1,15 @@
 """The router: hands each event to the sinks and processors that take its kind.
 
 Sources (and processors, for what they make) call :meth:`Router.publish` and never know who
-consumes. A consumer is anything with a ``name``, ``kinds`` and a non-blocking ``submit``.
+consumes. A consumer is anything with a ``name``, ``kinds`` and a non-blocking ``submit``; one that
+also has ``submit_many`` takes a whole batch in one call (:meth:`Router.publish_many`, used by the
+UDP inputs: one call per consumer and batch rather than one per event).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 from sensebutler.events import Event
@@ -25,6 +27,8 @@ class Consumer(Protocol):
 class Router:
     def __init__(self, consumers: Iterable[Consumer] = ()) -> None:
         self._routes: dict[str, list[Consumer]] = defaultdict(list)
+        #: kind → each consumer's way to take a list of events
+        self._batch_routes: dict[str, list[Callable[[list[Event]], None]]] = defaultdict(list)
         self.sinks: list[Sink] = []
         self.processors: list[Processor] = []
         self.published: Counter[str] = Counter()
@@ -37,8 +41,10 @@ class Router:
             self.sinks.append(consumer)
         elif isinstance(consumer, Processor):
             self.processors.append(consumer)
+        many: Callable[[list[Event]], None] | None = getattr(consumer, "submit_many", None)
         for kind in consumer.kinds:
             self._routes[kind].append(consumer)
+            self._batch_routes[kind].append(many or _one_by_one(consumer))
 
     def routes(self) -> Mapping[str, Sequence[str]]:
         return {kind: [c.name for c in consumers] for kind, consumers in self._routes.items()}
@@ -51,3 +57,31 @@ class Router:
         self.published[event.kind] += 1
         for consumer in consumers:
             consumer.submit(event)
+
+    def publish_many(self, events: list[Event]) -> None:
+        """Publish a batch: each consumer gets the events of each of its kinds in one call, in order."""
+        by_kind: dict[str, list[Event]] = {}
+        for event in events:
+            group = by_kind.get(event.kind)
+            if group is None:
+                by_kind[event.kind] = [event]
+            else:
+                group.append(event)
+        for kind, group in by_kind.items():
+            takers = self._batch_routes.get(kind)
+            if not takers:
+                self.unrouted[kind] += len(group)
+                continue
+            self.published[kind] += len(group)
+            for take in takers:
+                take(group)
+
+
+def _one_by_one(consumer: Consumer) -> Callable[[list[Event]], None]:
+    submit = consumer.submit
+
+    def submit_each(events: list[Event]) -> None:
+        for event in events:
+            submit(event)
+
+    return submit_each

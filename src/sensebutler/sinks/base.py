@@ -29,6 +29,11 @@ class Sink(ABC):
     def submit(self, event: Event) -> None:
         """Take an event; must not block and must not raise."""
 
+    def submit_many(self, events: list[Event]) -> None:
+        """Take a batch of events (the router's :meth:`~sensebutler.pipeline.router.Router.publish_many`)."""
+        for event in events:
+            self.submit(event)
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open connections, bind listeners."""
 
@@ -63,14 +68,31 @@ class DeliverySink(Sink):
         """The destination records for one event (may be none)."""
 
     def submit(self, event: Event) -> None:
-        try:
-            records = list(self.encode(event))
-        except Exception as exc:
-            self.delivery.stats.dropped["encode_error"] += 1
-            self._encode_errors.log(
-                logging.ERROR, type(event).__name__, "%s: cannot encode %s: %r", self.name, event.kind, exc
-            )
-            return
+        self._encode_and_enqueue([event])
+
+    def submit_many(self, events: list[Event]) -> None:
+        self._encode_and_enqueue(events)
+
+    def _encode_and_enqueue(self, events: list[Event]) -> None:
+        """Encode every event, then hand all their records to delivery at once. (Not through
+        ``submit_many``: a subclass whose ``submit`` admits events itself sends batches there.)"""
+        records: list[bytes] = []
+        encode = self.encode
+        for event in events:
+            mark = len(records)
+            try:
+                records.extend(encode(event))
+            except Exception as exc:
+                del records[mark:]  # nothing of an event that failed half-way
+                self.delivery.stats.dropped["encode_error"] += 1
+                self._encode_errors.log(
+                    logging.ERROR,
+                    type(event).__name__,
+                    "%s: cannot encode %s: %r",
+                    self.name,
+                    event.kind,
+                    exc,
+                )
         if records:
             self.delivery.enqueue(records)
 

@@ -190,7 +190,7 @@ def ours(
     runtime = Runtime(config, Router([capture]), Path("/nonexistent"))
     settings = config.udp.log_events if handler_type is LogEventsHandler else config.udp.user_events
     handler = handler_type(runtime, settings)  # type: ignore[arg-type]
-    handler(datagram.encode(), 1_700_000_000_000_000_000)
+    handler([datagram.encode()], 1_700_000_000_000_000_000)
     (event,) = capture.events
     (line,) = parse_records(InfluxMapping(MappingOptions(version=1)).encode(event))
     fields: dict[str, tuple[str, Any]] = {}

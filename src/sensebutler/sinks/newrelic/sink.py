@@ -92,6 +92,9 @@ class NewRelicSink(DeliverySink):
         accounts = self.routes.get(event.kind, ())
         return [pack(api, account, item) for api, item in self.payloads.items(event) for account in accounts]
 
+    #: alerts and state changes are admitted one at a time: a batch goes through ``submit``
+    submit_many = Sink.submit_many
+
     def submit(self, event: Event) -> None:
         if isinstance(event, ServiceStateChanged):
             if event.kind in self.kinds and self.service_items.targets_for(event):

@@ -25,7 +25,7 @@ from sensebutler.hotpath import parse_log_datagram
 from sensebutler.logs import RateLimitedLog
 from sensebutler.runtime import Runtime
 from sensebutler.sources.udp.categorise import Categoriser
-from sensebutler.sources.udp.listener import READ_DELAY_S, IngestStats, UdpListener
+from sensebutler.sources.udp.listener import READ_DELAY_MAX_S, READ_DELAY_S, IngestStats, UdpListener
 from sensebutler.sources.udp.malformed import MalformedDatagram
 from sensebutler.sources.udp.parse_task import parse_task_datagram
 from sensebutler.sources.udp.parse_user import parse_user_datagram
@@ -47,36 +47,69 @@ class InputHandler(ABC):
 
     #: ``event_type`` of the :class:`~sensebutler.events.ingest.EventCount` rows it produces
     event_type = ""
+    #: the shortest (busy) and longest (a trickle) the listener waits for a batch to gather
+    min_gather_s = READ_DELAY_S
+    max_gather_s = READ_DELAY_MAX_S
 
     def __init__(self, name: str, runtime: Runtime) -> None:
         self.name = name
         self.runtime = runtime
         self.stats = IngestStats()
         self.event_counts: EventCounts = Counter()
-        self._publish: Callable[[Event], None] = runtime.router.publish
+        self._publish_many: Callable[[list[Event]], None] = runtime.router.publish_many
         self._malformed_log = RateLimitedLog(log, 60.0)
+        self._failed_log = RateLimitedLog(log, 60.0)
 
-    def __call__(self, data: bytes, received_ns: int) -> None:
+    def __call__(self, datagrams: list[bytes], received_ns: int) -> None:
+        """Parse and admit a batch of datagrams, then publish its events in one call."""
+        events: list[Event] = []
+        stats = self.stats
+        parse, accept = self.parse, self.accept
+        for data in datagrams:
+            try:
+                event = parse(data, received_ns)
+                accepted = accept(event)
+                stats.processed += 1
+                if accepted:
+                    events.append(event)
+            except MalformedDatagram as bad:
+                self._malformed(bad)
+            except Exception:  # a bug must never stop the input; the datagram is counted
+                stats.failed += 1
+                self._failed_log.log(
+                    logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
+                )
+        if not events:
+            return
         try:
-            event = self.parse(data, received_ns)
-        except MalformedDatagram as bad:
-            self.stats.malformed[bad.reason.value] += 1
-            if bad.reason == "unknown_type":
-                self.event_counts[(self.event_type, "Unknown", "", "")] += 1
-            self._malformed_log.log(
-                logging.WARNING,
-                bad.reason.value,
-                "%s: malformed datagram (%s%s): %r",
+            self._publish_many(events)
+        except Exception:  # a consumer broke its promise not to raise
+            stats.processed -= len(events)
+            stats.failed += len(events)
+            self._failed_log.log(
+                logging.ERROR,
+                "publish",
+                "%s: failed to publish %d event(s)",
                 self.name,
-                bad.reason.value,
-                f", {bad.detail}" if bad.detail else "",
-                bad.preview,
+                len(events),
+                exc_info=True,
             )
             return
-        self.stats.processed += 1
-        if self.accept(event):
-            self.stats.published += 1
-            self._publish(event)
+        stats.published += len(events)
+
+    def _malformed(self, bad: MalformedDatagram) -> None:
+        self.stats.malformed[bad.reason.value] += 1
+        if bad.reason == "unknown_type":
+            self.event_counts[(self.event_type, "Unknown", "", "")] += 1
+        self._malformed_log.log(
+            logging.WARNING,
+            bad.reason.value,
+            "%s: malformed datagram (%s%s): %r",
+            self.name,
+            bad.reason.value,
+            f", {bad.detail}" if bad.detail else "",
+            bad.preview,
+        )
 
     @abstractmethod
     def parse(self, data: bytes, received_ns: int) -> Event:
@@ -116,7 +149,9 @@ class LogEventsHandler(InputHandler):
                 self.event_counts[counted] += 1
                 return self.drop("source_disabled" if not self.sources.qix_perf else "qix_filtered")
             if self.qix_app_names and event.app_id:
-                settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
+                app_name = self.runtime.app_names.name(event.app_id)
+                if app_name:  # an app not (yet) named keeps the empty name
+                    settle(event, app_name=app_name)
             if not self.qix_filter.accepts(event):
                 # not in event_count: Butler SOS counts only the QIX events its filters keep
                 if self.track_rejected:
@@ -134,7 +169,9 @@ class LogEventsHandler(InputHandler):
         if not self.categoriser.apply(event):
             return self.drop("categorised_drop")
         if event.app_id and not event.app_name:
-            settle(event, app_name=self.runtime.app_names.name(event.app_id) or "")
+            app_name = self.runtime.app_names.name(event.app_id)
+            if app_name:
+                settle(event, app_name=app_name)
         return True
 
 
@@ -169,6 +206,8 @@ class TaskEventsHandler(InputHandler):
     """Parses task datagrams; the reload-alert processor dedupes and handles them."""
 
     event_type = "task"
+    #: task events are few and may become alerts: read each one at once
+    min_gather_s = max_gather_s = 0.0
 
     def __init__(self, runtime: Runtime, settings: TaskEventsInput) -> None:
         super().__init__("task events", runtime)
@@ -186,12 +225,17 @@ class UdpInput:
         handler: InputHandler,
         *,
         spread_over: int = 1,
-        gather_s: float = READ_DELAY_S,
     ) -> None:
         self.name = f"udp {handler.name}"
         self.handler = handler
         self.listener = UdpListener(
-            self.name, settings, handler, handler.stats, spread_over=spread_over, gather_s=gather_s
+            self.name,
+            settings,
+            handler,
+            handler.stats,
+            spread_over=spread_over,
+            min_gather_s=handler.min_gather_s,
+            max_gather_s=handler.max_gather_s,
         )
 
     @property
@@ -217,5 +261,5 @@ def build(runtime: Runtime) -> list[UdpInput]:
     if udp.task_events.enable:
         # read at once: task events are few and someone waits for each alert
         tasks = TaskEventsHandler(runtime, udp.task_events)
-        inputs.append(UdpInput(udp.task_events, tasks, gather_s=0.0))
+        inputs.append(UdpInput(udp.task_events, tasks))
     return inputs

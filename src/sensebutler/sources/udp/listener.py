@@ -1,23 +1,13 @@
 """A UDP input: socket, admission checks, and batched reads that hand datagrams on.
 
-The socket's receive buffer is the queue. When it becomes readable the listener waits
-``gather_s`` (``READ_DELAY_S``; 0 for task events, which are few and wait for an alert) so a batch
-gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to
-the event loop between slices) until the socket is empty, and handles each one at once. One
-wake-up per batch instead of one per datagram keeps the cost per datagram low at every rate.
-Where the event loop cannot watch sockets (Windows' Proactor loop) a reader thread does the reads
-and hands the batches to the loop (``receive: thread``, :mod:`.receive_thread`).
-
-Per datagram, cheapest check first: source allow-list → size → token-bucket rate limit → handler.
-Each refusal is counted by reason. Every datagram that reaches the socket ends up in exactly one
-place: ``received = processed + dropped + malformed + failed`` (see :class:`IngestStats`); datagrams
-the kernel dropped because the buffer was full are read from the OS (``kernel_drops``), and the
-buffer's fill level is reported as the queue size.
-
-Stopping is bounded: what is queued is handled for at most ``stop_drain_s``, the rest is read,
-counted as ``dropped["shutdown"]`` and discarded, and on Linux the buffer is shrunk first so that
-what arrives during the stop is refused by the kernel (and counted as kernel drops) instead of
-keeping the drain busy for ever under a flood.
+The socket's receive buffer is the queue. When it becomes readable the listener waits so a batch
+gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to the event loop between
+slices) until the socket is empty, and hands each slice on at once. The wait is long enough for
+about a slice to gather at the rate of the last wake-ups, between ``min_gather_s``
+(``READ_DELAY_S``; busy) and ``max_gather_s`` (``READ_DELAY_MAX_S``; a trickle); task events, few
+and each awaited as an alert, are read at once (both 0). One wake-up per batch instead of one per
+datagram keeps the cost per datagram low at every rate, and a quiet input wakes the process a few
+times a second.
 """
 
 from __future__ import annotations
@@ -51,13 +41,16 @@ from sensebutler.sources.udp.reuseport_spread import attach_random_spread
 
 log = logging.getLogger(__name__)
 
-#: wait after the socket becomes readable, so datagrams are read and handled in batches
+#: wait after the socket becomes readable, so datagrams are read and handled in batches: at least
+#: this long, and at low rates long enough for about ``READ_SLICE`` datagrams, up to the maximum
 READ_DELAY_S = 0.02
+READ_DELAY_MAX_S = 0.2
 #: datagrams read per callback before yielding to the event loop
 READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
 DISCARD_MAX_S = 0.5
-Handler = Callable[[bytes, int], None]
+#: takes the admitted datagrams of one batch and their arrival time; counts each one itself
+Handler = Callable[[list[bytes], int], None]
 
 
 class OtherQueues(Protocol):
@@ -94,11 +87,13 @@ class UdpListener:
         stats: IngestStats | None = None,
         *,
         spread_over: int = 1,
-        gather_s: float = READ_DELAY_S,
+        min_gather_s: float = READ_DELAY_S,
+        max_gather_s: float = READ_DELAY_MAX_S,
     ) -> None:
         self.name = name
-        #: the wait between the socket becoming readable and the read, so a batch gathers
-        self.gather_s = gather_s
+        #: the shortest and longest wait for a batch to gather (by the recent rate)
+        self.min_gather_s = min_gather_s
+        self.max_gather_s = max_gather_s
         #: sockets sharing the port (this one and the workers'): > 1 = SO_REUSEPORT with a random pick
         self.spread_over = spread_over
         #: the other workers' queue figures, merged into what this listener reports (``workers``)
@@ -118,6 +113,9 @@ class UdpListener:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
+        #: the last wake-up and the datagrams read since: the recent rate, which sets the next wait
+        self._woke_at = 0.0
+        self._read_since_wake = 0
         self._thread: ReceiveThread | None = None
         self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
@@ -194,7 +192,7 @@ class UdpListener:
             bufsize=self.settings.max_size + 1,
             capacity_bytes=max(self.buffer.granted, 1024 * 1024),
             slice_size=READ_SLICE,
-            gather_s=self.gather_s,
+            gather_s=self.min_gather_s,
             loop=loop,
             deliver=self._deliver,
             lost=self._count_lost,
@@ -256,11 +254,20 @@ class UdpListener:
     def _readable(self) -> None:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
-        self._pending = self._loop.call_later(self.gather_s, self._read_batch)
+        now = time.monotonic()
+        elapsed = now - self._woke_at
+        rate = self._read_since_wake / elapsed if elapsed > 0 else 0.0  # per second, over the last cycle
+        self._woke_at, self._read_since_wake = now, 0
+        gather = min(
+            self.max_gather_s, max(self.min_gather_s, READ_SLICE / rate if rate else self.max_gather_s)
+        )
+        self._pending = self._loop.call_later(gather, self._read_batch)
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
-        if self._read(READ_SLICE) == READ_SLICE:
+        read = self._read(READ_SLICE)
+        self._read_since_wake += read
+        if read == READ_SLICE:
             self._pending = self._loop.call_soon(self._read_batch)  # more waiting: next slice
         else:
             self._pending = None
@@ -280,7 +287,7 @@ class UdpListener:
         except OSError as exc:  # e.g. ICMP errors surfacing on the socket
             self._refused.log(logging.WARNING, "socket-error", "%s: socket error: %s", self.name, exc)
         if batch:
-            # one arrival time per batch: datagrams in it arrived within gather_s of each other
+            # one arrival time per batch: datagrams in it arrived within the gather wait of each other
             self._handle(batch, time.time_ns())
         return len(batch)
 
@@ -303,17 +310,17 @@ class UdpListener:
 
     # -- admission, in the same order on both paths ----------------------------------------------
     def _handle(self, batch: list[Datagram], received_ns: int) -> None:
-        """Allow-list → size → rate limit → handler, each refusal counted by reason."""
+        """Allow-list → size → rate limit, each refusal counted by reason; the rest to the handler."""
         stats = self.stats
         dropped = stats.dropped
         allow = self.allow if self.allow.enabled else None
         bucket = self.bucket
         max_size = self.settings.max_size
-        handler = self.handler
         if not batch:
             return
         started = time.perf_counter_ns()
         stats.received += len(batch)
+        admitted: list[bytes] = []
         for data, addr in batch:
             if allow is not None and addr[0] not in allow:
                 dropped["source_not_allowed"] += 1
@@ -331,12 +338,14 @@ class UdpListener:
             if bucket is not None and not bucket.take():
                 dropped["rate_limited"] += 1
                 continue
+            admitted.append(data)
+        if admitted:
             try:
-                handler(data, received_ns)
-            except Exception:  # a handler bug must never stop the listener
-                stats.failed += 1
+                self.handler(admitted, received_ns)
+            except Exception:  # the handler counts each datagram itself; this is a bug in it
+                stats.failed += len(admitted)
                 self._refused.log(
-                    logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
+                    logging.ERROR, "handler", "%s: failed to handle datagrams", self.name, exc_info=True
                 )
         stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
 
