@@ -6,6 +6,7 @@ import asyncio
 import multiprocessing
 import queue
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,36 @@ def test_two_processes_on_one_file_never_both_claim_a_key(tmp_path: Path) -> Non
     first, second = set(won[0]), set(won[1])
     assert not first & second
     assert first | second == {f"key{i}" for i in range(KEYS_PER_PROCESS)}
+
+
+async def test_writes_waiting_together_commit_together_and_a_failing_one_undoes_only_itself(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite"
+    backend = SqliteStateBackend(path)
+    await backend.start()
+    await backend.put("counter", b"not a number")
+    gate = threading.Event()
+    held = backend._run(gate.wait)  # keeps the state thread busy, so the writes below queue up as one batch
+    writes = [
+        backend.put("a", b"1"),
+        backend.incr("counter"),  # fails: the value is not a number
+        backend.put("b", b"2", ttl_s=60),
+        backend.put_if_absent("a", b"other"),
+    ]
+    pending = [asyncio.ensure_future(w) for w in writes]
+    await asyncio.sleep(0)  # let each submit its call to the thread
+    gate.set()
+    await held
+    put_a, incr, put_b, absent = await asyncio.gather(*pending, return_exceptions=True)
+    assert put_a is None and put_b is None and absent is False
+    assert isinstance(incr, StateUnavailable | ValueError), incr
+    # committed once each await returned: another connection sees them
+    other = sqlite3.connect(path)
+    assert dict(other.execute("SELECT key, value FROM kv WHERE key IN ('a', 'b', 'counter')")) == {
+        "a": b"1",
+        "b": b"2",
+        "counter": b"not a number",
+    }
+    other.close()
+    await backend.close()

@@ -74,6 +74,13 @@ def _counter(value: bytes, key: str) -> int:
     return int(value)
 
 
+def _commit_and_close(db: sqlite3.Connection) -> None:
+    """Close the file; a batch the close was part of is committed first (close would roll it back)."""
+    if db.in_transaction:
+        db.execute("COMMIT")
+    db.close()
+
+
 class SqliteStateBackend:
     """:class:`~sensebutler.services.state.base.StateBackend` on a SQLite file at ``path``."""
 
@@ -87,6 +94,8 @@ class SqliteStateBackend:
         self._reader: sqlite3.Connection | None = None
         self._purge_task: asyncio.Task[None] | None = None
         self._closed = False
+        #: set on the state thread when SQLite undid a whole batch (see ``_end_batch``)
+        self._batch_lost = False
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -95,7 +104,7 @@ class SqliteStateBackend:
             return
         if self._closed:
             raise StateUnavailable("sqlite", str(self.path), "the backend was closed")
-        self._thread = CallThread("state-sqlite")
+        self._thread = CallThread("state-sqlite", batch=(self._begin_batch, self._end_batch))
         try:
             await self._run(self._open)
         except BaseException:
@@ -148,7 +157,7 @@ class SqliteStateBackend:
             return
         db, self._db = self._db, None
         if db is not None:
-            await thread.call(db.close)
+            await thread.call(lambda: _commit_and_close(db))
         thread.close()
 
     async def stop(self) -> None:
@@ -415,6 +424,19 @@ class SqliteStateBackend:
 
         def transaction() -> T:
             db = self._connection()
+            if db.in_transaction:  # one of a batch of calls that commit together (_begin_batch)
+                db.execute("SAVEPOINT op")
+                try:
+                    result = op(db, time.time())
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK TO op")
+                        db.execute("RELEASE op")
+                    else:  # SQLite rolled the whole batch back (disk full, I/O error)
+                        self._batch_lost = True
+                    raise
+                db.execute("RELEASE op")
+                return result
             db.execute("BEGIN IMMEDIATE")
             try:
                 result = op(db, time.time())
@@ -426,6 +448,31 @@ class SqliteStateBackend:
             return result
 
         return await self._run(transaction)
+
+    def _begin_batch(self) -> bool:
+        """Several calls wait for the thread: their writes share one transaction and one commit
+        (each in a savepoint, so a failing one undoes only itself). False: each its own."""
+        db = self._db
+        if db is None or db.in_transaction:
+            return False
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error:  # busy: another process writes; each call waits on its own
+            return False
+        return True
+
+    def _end_batch(self) -> None:
+        db = self._db
+        if self._batch_lost:
+            self._batch_lost = False
+            raise sqlite3.OperationalError("SQLite rolled back a batch of writes after an error")
+        if db is not None and db.in_transaction:
+            try:
+                db.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:

@@ -3,7 +3,9 @@
 Like a single-worker ``ThreadPoolExecutor``, but the thread takes every call that is waiting, runs
 them one after another and wakes the event loop once for the whole batch. Under many concurrent
 callers that saves a loop wake-up (a self-pipe write) and a thread hand-off per call, which is most
-of what a small SQLite statement costs.
+of what a small SQLite statement costs. ``batch`` hooks (begin, end) run around a batch of several
+calls (the SQLite backend commits a batch of writes once); when ``end`` raises, every call of the
+batch gets its exception.
 """
 
 from __future__ import annotations
@@ -35,9 +37,13 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_exception(value)
 
 
+Hooks = tuple[Callable[[], bool], Callable[[], None]]
+
+
 class CallThread:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, batch: Hooks | None = None) -> None:
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._batch = batch
         self._closed = False
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
@@ -65,17 +71,22 @@ class CallThread:
                     batch.append(self._calls.get_nowait())
                 except queue.Empty:
                     break
-            by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
-            stop = False
-            for item in batch:
-                if item is None:
-                    stop = True
-                    continue
-                fn, future, loop = item
+            calls = [item for item in batch if item is not None]
+            stop = len(calls) < len(batch)
+            opened = self._batch is not None and len(calls) > 1 and self._batch[0]()
+            results: list[tuple[asyncio.AbstractEventLoop, _Outcome]] = []
+            for fn, future, loop in calls:
                 try:
-                    outcome: _Outcome = (future, True, fn())
+                    results.append((loop, (future, True, fn())))
                 except BaseException as exc:  # handed to the awaiting caller
-                    outcome = (future, False, exc)
+                    results.append((loop, (future, False, exc)))
+            if opened and self._batch is not None:
+                try:
+                    self._batch[1]()
+                except BaseException as exc:  # nothing of the batch was kept
+                    results = [(loop, (future, False, exc)) for loop, (future, _, _) in results]
+            by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+            for loop, outcome in results:
                 by_loop.setdefault(loop, []).append(outcome)
             for loop, outcomes in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
