@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import sys
@@ -21,7 +22,7 @@ from sensebutler import __version__
 from sensebutler.app import run as run_app
 from sensebutler.config import Config, ConfigError, load_config, secret_values
 from sensebutler.logs import setup_logging
-from sensebutler.runtime import StartupError, install_stop_signals
+from sensebutler.runtime import Runtime, StartupError, install_stop_signals
 
 EXIT_CONFIG = 1
 EXIT_STARTUP = 3
@@ -104,7 +105,14 @@ def run(
 async def _run_until_signalled(config: Config) -> None:
     stop = asyncio.Event()
     install_stop_signals(stop)
-    await run_app(config, stop)
+    await run_app(config, stop, ready=_freeze_startup_objects)
+
+
+async def _freeze_startup_objects(runtime: Runtime) -> None:
+    """What start-up made (config models, routes, templates, compiled regexes) lives as long as the
+    process: ``gc.freeze`` keeps the collector from scanning it again and again, which otherwise
+    stalls the loop for tens of milliseconds at every full collection."""
+    gc.freeze()
 
 
 def _use_uvloop() -> None:
