@@ -60,7 +60,9 @@ def main() -> None:
         udp_port, prom_port = free_udp_port(), free_tcp_port()
         cfg = work / "bench.yaml"
         cfg.write_text(
-            config_text(work / "state", udp_port, f"http://127.0.0.1:{port}", "prof", prom_port, 1)
+            config_text(
+                work / "state", udp_port, "counting", f"http://127.0.0.1:{port}", "prof", prom_port, 1
+            )
         )
         out = work / "profile.out"
         proc = subprocess.Popen(
