@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -10,10 +9,11 @@ from typing import Any
 
 import httpx
 
-from sensebutler import app
 from sensebutler.config import Config
 from sensebutler.runtime import Runtime
 from sensebutler.simulator import Simulator
+from tests.fixtures.net import async_poll
+from tests.fixtures.service import running as run_service
 
 ADMIN_KEY = "admin-key-0123456789abcdef"
 KV_ONLY_KEY = "kv-only-key-0123456789abcdef"
@@ -72,25 +72,9 @@ def api_config(
     return config
 
 
-@contextlib.asynccontextmanager
-async def running(data: dict[str, Any]) -> AsyncIterator[Runtime]:
+def running(data: dict[str, Any]) -> contextlib.AbstractAsyncContextManager[Runtime]:
     """sensebutler running ``data`` until the block ends."""
-    config = Config.model_validate(data)
-    stop = asyncio.Event()
-    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
-
-    async def on_ready(runtime: Runtime) -> None:
-        ready.set_result(runtime)
-
-    task = asyncio.create_task(app.run(config, stop, ready=on_ready))
-    try:
-        done, _ = await asyncio.wait([task, ready], timeout=60, return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            task.result()  # raises the startup error
-        yield await asyncio.wait_for(asyncio.shield(ready), 1)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 60)
+    return run_service(Config.model_validate(data))
 
 
 def base_url(runtime: Runtime) -> str:
@@ -108,12 +92,4 @@ async def client(runtime: Runtime, key: str | None = ADMIN_KEY) -> AsyncIterator
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, what: str = "") -> Any:
     """The first truthy result of ``check``, polled until ``timeout`` (generous: the machine is busy)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.1)
+    return await async_poll(check, bool, timeout, what or str(check), interval=0.1)

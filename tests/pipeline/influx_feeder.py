@@ -22,6 +22,7 @@ from sensebutler.config.delivery import DeliveryConfig
 from sensebutler.pipeline.delivery import Delivery
 from sensebutler.sinks.influxdb.config import InfluxDbSection
 from sensebutler.sinks.influxdb.destination import InfluxDestination
+from tests.fixtures.net import async_wait_until
 
 MEASUREMENT = "kill9"
 #: point i has this timestamp plus i nanoseconds, so no two points overwrite each other
@@ -65,8 +66,7 @@ async def drain(sink: Delivery) -> None:
     await sink.destination.open()
     await sink.start()
     stats = sink.stats
-    while stats.spool_records or stats.queued:
-        await asyncio.sleep(0.05)
+    await async_wait_until(lambda: not (stats.spool_records or stats.queued), 120, "the spool delivered")
     await sink.stop()
     await sink.destination.close()
     print(json.dumps({"delivered": stats.delivered, "dropped": dict(stats.dropped)}))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sensebutler.services.state import SqliteStateBackend, StateUnavailable
-from tests.fixtures.net import async_poll
+from tests.fixtures.net import async_poll, async_wait_until
 
 KEYS_PER_PROCESS = 300
 
@@ -139,8 +139,14 @@ async def test_writes_waiting_together_commit_together_and_a_failing_one_undoes_
     backend = SqliteStateBackend(path)
     await backend.start()
     await backend.put("counter", b"not a number")
-    gate = threading.Event()
-    held = backend._run(gate.wait)  # keeps the state thread busy, so the writes below queue up as one batch
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold() -> None:  # keeps the state thread busy, so the writes below queue up as one batch
+        entered.set()
+        gate.wait()
+
+    held = asyncio.ensure_future(backend._run(hold))
+    await async_wait_until(entered.is_set, 30, "the state thread held")
     writes = [
         backend.put("a", b"1"),
         backend.incr("counter"),  # fails: the value is not a number
@@ -148,7 +154,11 @@ async def test_writes_waiting_together_commit_together_and_a_failing_one_undoes_
         backend.put_if_absent("a", b"other"),
     ]
     pending = [asyncio.ensure_future(w) for w in writes]
-    await asyncio.sleep(0)  # let each submit its call to the thread
+    thread = backend._thread
+    assert thread is not None
+    await async_wait_until(
+        lambda: thread._calls.qsize() == len(writes), 30, "the writes queued behind the gate"
+    )
     gate.set()
     await held
     put_a, incr, put_b, absent = await asyncio.gather(*pending, return_exceptions=True)
