@@ -15,9 +15,9 @@ from sensebutler.sinks.email.config import EmailSection
 from sensebutler.sinks.email.sink import build as build_email
 from tests.fixtures.net import async_wait_until
 from tests.fixtures.servers import HttpReceiver, SmtpServer
-from tests.sinks.alert_channels import FAST_DELIVERY, config, license_alert, running
+from tests.sinks.alert_channels import config, license_alert, running
 from tests.sinks.chat.test_service_alerts import BUILDERS, chat_config, strings
-from tests.sinks.test_newrelic import ALERT_ACCOUNTS, by_key, make_sink, started_sink, stop_all
+from tests.sinks.test_newrelic import alerts_section, by_key, make_sink, started_sink, stop_all
 
 WAIT_S = 30.0
 T0_NS = 1_767_225_600_000_000_000
@@ -108,19 +108,7 @@ async def test_chat_is_off_until_the_block_is_written(http_receiver: HttpReceive
 
 
 def newrelic_config(url: str, **license_alerts: Any) -> Config:
-    return Config.model_validate(
-        {
-            "new_relic": {
-                "enable": True,
-                "accounts": ALERT_ACCOUNTS,
-                "event_url": url,
-                "log_url": f"{url}/log/v1",
-                "static_attributes": {"qs_env": "dev"},
-                "delivery": FAST_DELIVERY,
-                "license_alerts": license_alerts,
-            },
-        }
-    )
+    return Config.model_validate({"new_relic": alerts_section(url, "license_alerts", license_alerts)})
 
 
 def at_t0(alert: ServerLicenseAlert) -> ServerLicenseAlert:

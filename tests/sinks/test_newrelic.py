@@ -381,19 +381,25 @@ BUTLER_LOG_ATTRIBUTES = {
 }
 
 
+def alerts_section(url: str, kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A ``new_relic`` section for alert tests: the alert accounts, ``kind`` (``reload_alerts``,
+    ``service_alerts``, ``license_alerts``) set to ``settings``."""
+    return {
+        "enable": True,
+        "accounts": ALERT_ACCOUNTS,
+        "event_url": url,
+        "log_url": f"{url}/log/v1",
+        "static_attributes": {"qs_env": "dev"},
+        "delivery": FAST_DELIVERY,
+        kind: settings,
+    }
+
+
 def alert_config(url: str, **reload_alerts: Any) -> Config:
     return Config.model_validate(
         {
             "alerts": {"enable": True, "time_zone": "UTC"},
-            "new_relic": {
-                "enable": True,
-                "accounts": ALERT_ACCOUNTS,
-                "event_url": url,
-                "log_url": f"{url}/log/v1",
-                "static_attributes": {"qs_env": "dev"},
-                "delivery": FAST_DELIVERY,
-                "reload_alerts": reload_alerts,
-            },
+            "new_relic": alerts_section(url, "reload_alerts", reload_alerts),
         }
     )
 

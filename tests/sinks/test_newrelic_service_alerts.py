@@ -13,26 +13,14 @@ from sensebutler.config import Config
 from sensebutler.events.monitors import ServiceStateChanged
 from tests.fixtures.net import async_wait_until
 from tests.fixtures.servers import HttpReceiver
-from tests.sinks.alert_channels import FAST_DELIVERY, SERVICE_HOST, service_change
-from tests.sinks.test_newrelic import ALERT_ACCOUNTS, by_key, make_sink, started_sink, stop_all
+from tests.sinks.alert_channels import SERVICE_HOST, service_change
+from tests.sinks.test_newrelic import alerts_section, by_key, make_sink, started_sink, stop_all
 
 T0_NS = 1_767_225_600_000_000_000
 
 
 def service_config(url: str, **service_alerts: Any) -> Config:
-    return Config.model_validate(
-        {
-            "new_relic": {
-                "enable": True,
-                "accounts": ALERT_ACCOUNTS,
-                "event_url": url,
-                "log_url": f"{url}/log/v1",
-                "static_attributes": {"qs_env": "dev"},
-                "delivery": FAST_DELIVERY,
-                "service_alerts": service_alerts,
-            },
-        }
-    )
+    return Config.model_validate({"new_relic": alerts_section(url, "service_alerts", service_alerts)})
 
 
 def at_t0(change: ServiceStateChanged) -> ServiceStateChanged:
