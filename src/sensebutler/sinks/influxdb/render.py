@@ -8,7 +8,7 @@ from the rest of the hot path other than its own (``line_protocol``), and typed 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -18,11 +18,16 @@ from sensebutler.sinks.influxdb.line_protocol import (
     FieldValue,
     escape_measurement,
     escape_name,
+    format_bool,
+    format_float,
+    format_int,
+    format_uint,
     format_value,
+    quote_string,
 )
 from sensebutler.sinks.influxdb.schema import FIELDS, PROFILES, Version, specs_for
 
-_TAG_CACHE_LIMIT = 100_000
+_TAG_CACHE_LIMIT: Final = 100_000
 Writer = tuple[str, Callable[[FieldValue], str | None]]
 _NO_WRITERS: dict[str, Writer] = {}
 
@@ -61,8 +66,44 @@ _LOG_FIELDS = {
 _QIX_ALWAYS_TAGS = ("method", "object_type", "event_activity_source")
 _QIX_TAGS = (*_USER_TAGS, "app_id", "app_name")
 _QIX_TIMES = ("process_time", "work_time", "lock_time", "validate_time", "traverse_time")
-_QIX_MISSING = -99  # request_id / handle sentinel of QixPerfEvent
+_QIX_MISSING: Final = -99  # request_id / handle sentinel of QixPerfEvent
 _QIX_RAW = tuple(name for name in QixPerfEvent.__struct_fields__ if name not in ("time_ns", "categories"))
+
+# The log_event fields the UDP fast path writes (``udp_line``), as indices into a renderer's
+# ``field_keys`` / ``field_kinds`` (output key and type for its version, from ``schema.py``)
+_UDP_FIELDS: Final = (
+    "message", "exception_message", "command", "result_code", "origin", "context", "execution_id", "app_id",
+    "app_name", "log_row", "session_id", "proxy_session_id", "object_id", "process_time", "work_time",
+    "lock_time", "validate_time", "traverse_time", "handle", "net_ram", "peak_ram", "raw_event",
+)  # fmt: skip
+_MESSAGE: Final = 0
+_EXCEPTION_MESSAGE: Final = 1
+_COMMAND: Final = 2
+_RESULT_CODE: Final = 3
+_ORIGIN: Final = 4
+_CONTEXT: Final = 5
+_EXECUTION_ID: Final = 6
+_APP_ID: Final = 7
+_APP_NAME: Final = 8
+_LOG_ROW: Final = 9
+_SESSION_ID: Final = 10
+_PROXY_SESSION_ID: Final = 11
+_OBJECT_ID: Final = 12
+_PROCESS_TIME: Final = 13
+_WORK_TIME: Final = 14
+_LOCK_TIME: Final = 15
+_VALIDATE_TIME: Final = 16
+_TRAVERSE_TIME: Final = 17
+_HANDLE: Final = 18
+_NET_RAM: Final = 19
+_PEAK_RAM: Final = 20
+_RAW_EVENT: Final = 21
+_KIND_STRING: Final = 0
+_KIND_INT: Final = 1
+_KIND_UINT: Final = 2
+_KIND_FLOAT: Final = 3
+_KIND_BOOL: Final = 4
+_KINDS: Final = {"string": 0, "int": 1, "uint": 2, "float": 3, "bool": 4}
 
 
 class LineRenderer:
@@ -83,6 +124,10 @@ class LineRenderer:
         #: tag-making fields of a log or QIX event → its escaped measurement and tags (``udp_line``)
         self.udp_heads: dict[tuple[object, ...], str] = {}
         self.seq = 0
+        log_event = specs_for(version)["log_event"]
+        #: ``udp_line``'s fields (``_UDP_FIELDS`` order): "<output key>=" and type code
+        self.field_keys: list[str] = [f"{log_event[name].key}=" for name in _UDP_FIELDS]
+        self.field_kinds: list[int] = [_KINDS[log_event[name].type] for name in _UDP_FIELDS]
 
     def line(
         self, measurement: str, tags: dict[str, str], fields: dict[str, FieldValue], time_ns: int
@@ -131,13 +176,15 @@ class LineRenderer:
         return self.seq
 
     def udp_line(self, event: LogEvent | QixPerfEvent) -> str:
-        """What rendering the event's one point gives, with the measurement and tags cached per tag set.
+        """What rendering the event's one point gives (``line`` of ``log_tags``/``log_fields`` or
+        ``qix_tags``/``qix_fields``), written straight from the event's fields in the same order.
 
-        Tag sets repeat (hosts, users, apps, methods, object types): the key is every field the
-        tags are made of, so a cached head is exactly what the tags would render to."""
-        key: tuple[object, ...]
+        The measurement and tags are cached per tag set (hosts, users, apps, methods, object types
+        repeat): the key is every field the tags are made of, so a cached head is exactly what the
+        tags would render to."""
+        parts: list[str] = ["", " "]
         if isinstance(event, QixPerfEvent):
-            key = (
+            key: tuple[object, ...] = (
                 None,
                 event.categories,
                 event.host,
@@ -152,13 +199,11 @@ class LineRenderer:
                 event.app_id,
                 event.app_name,
             )
-            fields = self.qix_fields(event)
+            self._qix_field_text(parts, event)
         else:
-            key = (event.source, event.categories, event.host, event.level, event.subsystem)
-            key += tuple([getattr(event, name) for name in _LOG_TAGS[event.source]])
-            fields = self.log_fields(event)
-        text = self.field_text("log_event", fields)
-        if not text:
+            key = self._log_head_key(event)
+            self._log_field_text(parts, event)
+        if len(parts) == 2:
             return ""
         heads = self.udp_heads
         head = heads.get(key)
@@ -168,7 +213,138 @@ class LineRenderer:
             if len(heads) >= _TAG_CACHE_LIMIT:
                 heads.clear()
             heads[key] = head
-        return f"{head} {text} {event.time_ns + self.next_offset()}"
+        parts[0] = head
+        parts.append(" ")
+        parts.append(str(event.time_ns + self.next_offset()))
+        return "".join(parts)
+
+    def _log_head_key(self, event: LogEvent) -> tuple[object, ...]:
+        source = event.source
+        if source == "engine":
+            return (
+                source,
+                event.categories,
+                event.host,
+                event.level,
+                event.subsystem,
+                event.user_full,
+                event.user_directory,
+                event.user_id,
+                event.result_code,
+                event.windows_user,
+                event.task_id,
+                event.task_name,
+                event.app_id,
+                event.app_name,
+                event.engine_exe_version,
+            )
+        if source == "scheduler":
+            return (
+                source,
+                event.categories,
+                event.host,
+                event.level,
+                event.subsystem,
+                event.user_full,
+                event.user_directory,
+                event.user_id,
+                event.task_id,
+                event.task_name,
+            )
+        if source == "proxy" or source == "repository":
+            return (
+                source,
+                event.categories,
+                event.host,
+                event.level,
+                event.subsystem,
+                event.user_full,
+                event.user_directory,
+                event.user_id,
+                event.result_code,
+            )
+        raise KeyError(source)
+
+    def _field(self, parts: list[str], index: int, value: FieldValue) -> None:
+        """Appends ``,key=value`` of one field (nothing when its value cannot be written)."""
+        kind = self.field_kinds[index]
+        text: str | None
+        if kind == _KIND_STRING:
+            text = quote_string(value)
+        elif kind == _KIND_FLOAT:
+            text = format_float(value)
+        elif kind == _KIND_INT:
+            text = format_int(value)
+        elif kind == _KIND_UINT:
+            text = format_uint(value)
+        else:
+            text = format_bool(value)
+        if text is not None:
+            if len(parts) > 2:
+                parts.append(",")
+            parts.append(self.field_keys[index])
+            parts.append(text)
+
+    def _log_field_text(self, parts: list[str], event: LogEvent) -> None:
+        """``log_fields`` written into ``parts``, in its order."""
+        source = event.source
+        self._field(parts, _MESSAGE, event.message)
+        if source == "engine":
+            self._field(parts, _SESSION_ID, event.session_id)
+            if event.proxy_session_id:
+                self._field(parts, _PROXY_SESSION_ID, event.proxy_session_id)
+        elif source == "scheduler":
+            self._field(parts, _EXCEPTION_MESSAGE, event.exception_message)
+            self._field(parts, _APP_NAME, event.app_name)
+            self._field(parts, _APP_ID, event.app_id)
+            self._field(parts, _EXECUTION_ID, event.execution_id)
+        elif source == "proxy" or source == "repository":
+            self._field(parts, _EXCEPTION_MESSAGE, event.exception_message)
+            self._field(parts, _COMMAND, event.command)
+            self._field(parts, _RESULT_CODE, event.result_code)
+            self._field(parts, _ORIGIN, event.origin)
+            self._field(parts, _CONTEXT, event.context)
+        else:
+            raise KeyError(source)
+        if event.log_row >= 0:
+            self._field(parts, _LOG_ROW, event.log_row)
+        if self.raw_event:
+            self._field(parts, _RAW_EVENT, self.log_raw_event(event))
+
+    def _qix_field_text(self, parts: list[str], event: QixPerfEvent) -> None:
+        """``qix_fields`` written into ``parts``, in its order."""
+        self._field(parts, _APP_ID, event.app_id)
+        value = event.process_time
+        if value >= 0:
+            self._field(parts, _PROCESS_TIME, value)
+        value = event.work_time
+        if value >= 0:
+            self._field(parts, _WORK_TIME, value)
+        value = event.lock_time
+        if value >= 0:
+            self._field(parts, _LOCK_TIME, value)
+        value = event.validate_time
+        if value >= 0:
+            self._field(parts, _VALIDATE_TIME, value)
+        value = event.traverse_time
+        if value >= 0:
+            self._field(parts, _TRAVERSE_TIME, value)
+        if event.handle != _QIX_MISSING:
+            self._field(parts, _HANDLE, event.handle)
+        if event.net_ram >= 0:
+            self._field(parts, _NET_RAM, event.net_ram)
+        if event.peak_ram >= 0:
+            self._field(parts, _PEAK_RAM, event.peak_ram)
+        if event.log_row >= 0:
+            self._field(parts, _LOG_ROW, event.log_row)
+        if event.session_id:
+            self._field(parts, _SESSION_ID, event.session_id)
+        if event.proxy_session_id:
+            self._field(parts, _PROXY_SESSION_ID, event.proxy_session_id)
+        if event.object_id:
+            self._field(parts, _OBJECT_ID, event.object_id)
+        if self.raw_event:
+            self._field(parts, _RAW_EVENT, self.qix_raw_event(event))
 
     def log_tags(self, event: LogEvent) -> dict[str, str]:
         tags = dict(self.log_event_tags)
@@ -190,11 +366,14 @@ class LineRenderer:
         if event.log_row >= 0:
             fields["log_row"] = event.log_row
         if self.raw_event:
-            raw: dict[str, Any] = {"source": LOG_SOURCE_TAG[event.source]}
-            raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
-            raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
-            fields["raw_event"] = orjson.dumps(raw).decode()
+            fields["raw_event"] = self.log_raw_event(event)
         return fields
+
+    def log_raw_event(self, event: LogEvent) -> str:
+        raw: dict[str, Any] = {"source": LOG_SOURCE_TAG[event.source]}
+        raw.update((name, getattr(event, name)) for name in SOURCE_FIELDS[event.source])
+        raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
+        return orjson.dumps(raw).decode()
 
     def qix_tags(self, event: QixPerfEvent) -> dict[str, str]:
         tags = dict(self.log_event_tags)
@@ -232,12 +411,15 @@ class LineRenderer:
             if value:
                 fields[name] = value
         if self.raw_event:
-            raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
-            raw["source"] = QIX_SOURCE_TAG
-            if event.categories:
-                raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
-            fields["raw_event"] = orjson.dumps(raw).decode()
+            fields["raw_event"] = self.qix_raw_event(event)
         return fields
+
+    def qix_raw_event(self, event: QixPerfEvent) -> str:
+        raw: dict[str, Any] = {name: getattr(event, name) for name in _QIX_RAW}
+        raw["source"] = QIX_SOURCE_TAG
+        if event.categories:
+            raw["category"] = [{"name": name, "value": value} for name, value in event.categories]
+        return orjson.dumps(raw).decode()
 
 
 __all__ = ["LOG_SOURCE_TAG", "QIX_SOURCE_TAG", "LineRenderer"]

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Final
 
 from sensebutler.sources.udp.malformed import MalformedDatagram, MalformedReason
 
-CONTROL_BYTES = bytes([*range(0x20), 0x7F])
+CONTROL_BYTES: Final = bytes([*range(0x20), 0x7F])
 
 # Per-field maxima (characters), as Butler SOS caps them (butler-sos.md §2).
-MAX_SHORT = 20  # level
-MAX_STAMP = 50  # timestamps, versions, result codes
-MAX_NAME = 100  # host, user directory/id, method, object type/id
-MAX_LONG = 200  # logger, command, origin, context, task/app names, DIR\user
-MAX_CONTEXT = 500  # user-event context
-MAX_TEXT = 1000  # messages and exceptions
+MAX_SHORT: Final = 20  # level
+MAX_STAMP: Final = 50  # timestamps, versions, result codes
+MAX_NAME: Final = 100  # host, user directory/id, method, object type/id
+MAX_LONG: Final = 200  # logger, command, origin, context, task/app names, DIR\user
+MAX_CONTEXT: Final = 500  # user-event context
+MAX_TEXT: Final = 1000  # messages and exceptions
 
+# Final module constants are C statics in the compiled twin (a plain global is a dict lookup).
 # Explicit case classes: twice as fast as re.IGNORECASE on the hot path.
-_GUID_MATCH = re.compile(
+_GUID_MATCH: Final = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ).fullmatch
-_INF = math.inf
+_INF: Final = math.inf
 
 
 def decode(data: bytes) -> str:
@@ -48,9 +50,9 @@ def is_guid(value: str) -> bool:
     return len(value) == 36 and _GUID_MATCH(value) is not None
 
 
-_GUID_CACHE_LIMIT = 50_000
+_GUID_CACHE_LIMIT: Final = 50_000
 #: raw value → what :func:`guid_or_empty` gives: session, app and process ids repeat in every datagram
-_guids: dict[str, str] = {}
+_guids: Final[dict[str, str]] = {}
 
 
 def guid_or_empty(value: str) -> str:
@@ -66,8 +68,9 @@ def guid_or_empty(value: str) -> str:
     return guid
 
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_LONGEST_INT = 20
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+_LONGEST_INT: Final = 20
 
 
 def bounded_int(value: str, minimum: int, invalid: int) -> int:
