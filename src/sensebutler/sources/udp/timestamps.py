@@ -7,7 +7,8 @@
 * ``%date``: local time without an offset, ``2021-11-09 15:37:26,028``.
 
 Both checks are memoised in a dict (cleared when full): every datagram logged in the same millisecond
-carries the same strings.
+carries the same strings. A new millisecond in the common forms (``...T153726.028+0200``,
+``... 15:37:26,028``) costs only its fraction: the rest is the second's, looked up in the same cache.
 """
 
 from __future__ import annotations
@@ -54,11 +55,26 @@ def instant_ns(text: str) -> int | None:
         return None
     known = _instants.get(text)
     if known is None:
+        made = _new_instant_ns(text)
         if len(_instants) >= _CACHE_SIZE:
             _instants.clear()
-        made = _instant_ns(text)
         known = _instants[text] = _INVALID if made is None else made
     return None if known == _INVALID else known
+
+
+def _digits(text: str) -> bool:
+    return text.isdigit() and text.isascii()
+
+
+def _new_instant_ns(text: str) -> int | None:
+    # compact with milliseconds and a numeric offset (20211109T153726.028+0200): exactly when the
+    # text without its fraction is a valid timestamp, and then that instant plus the fraction
+    if len(text) == 24 and text[8] == "T" and text[15] == "." and text[19] in "+-":
+        fraction = text[16:19]
+        if _digits(fraction):
+            second = instant_ns(text[:15] + text[19:])
+            return None if second is None else second + int(fraction) * 1_000_000
+    return _instant_ns(text)
 
 
 def is_local_timestamp(text: str) -> bool:
@@ -67,9 +83,14 @@ def is_local_timestamp(text: str) -> bool:
         return False
     known = _locals.get(text)
     if known is None:
+        # %date with milliseconds (2021-11-09 15:37:26,028): valid exactly when its second is
+        if len(text) == 23 and text[10] == " " and text[19] == "," and _digits(text[20:]):
+            made = is_local_timestamp(text[:19])
+        else:
+            made = _is_local_timestamp(text)
         if len(_locals) >= _CACHE_SIZE:
             _locals.clear()
-        known = _locals[text] = _is_local_timestamp(text)
+        known = _locals[text] = made
     return known
 
 
