@@ -21,7 +21,7 @@ from sensebutler.sinks.influxdb.mapping import MappingOptions
 from sensebutler.sources.udp import parse_log
 from sensebutler.sources.udp import timestamps as pure_timestamps
 from sensebutler.sources.udp.malformed import MalformedDatagram
-from tests.sinks.influxdb.test_udp_lines import log_events, options, qix_events
+from tests.sinks.influxdb.test_udp_lines import log_events, options, qix_events, three_decimals
 from tests.udp.test_fuzz import LOG_PREFIXES, field_text, guid, prefix_variants
 from tests.udp.test_sanitise_and_timestamps import near_timestamps
 
@@ -124,6 +124,12 @@ def test_events_render_alike(
 def test_timestamps_parse_alike(compiled: ModuleType, text: str) -> None:
     assert compiled.timestamps.instant_ns(text) == pure_timestamps.instant_ns(text)
     assert compiled.timestamps.is_local_timestamp(text) == pure_timestamps.is_local_timestamp(text)
+
+
+@TWIN
+@given(value=st.one_of(three_decimals, st.floats()))
+def test_float_texts_alike(compiled: ModuleType, value: float) -> None:
+    assert compiled.render.float_text(value) == render.float_text(value)
 
 
 def stale_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source_hash: str) -> str:

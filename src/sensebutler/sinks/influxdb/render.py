@@ -7,10 +7,12 @@ from the rest of the hot path other than its own (``line_protocol``), and typed 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import orjson
+from msgspec.structs import astuple
 
 from sensebutler.events.udp import SOURCE_FIELDS, LogEvent, QixPerfEvent
 from sensebutler.sinks.influxdb.line_protocol import (
@@ -105,6 +107,84 @@ _KIND_FLOAT: Final = 3
 _KIND_BOOL: Final = 4
 _KINDS: Final = {"string": 0, "int": 1, "uint": 2, "float": 3, "bool": 4}
 
+# positions in ``msgspec.structs.astuple`` of an event: one C call instead of an attribute lookup
+# per field (the twin and line tests compare every field's output with the general path)
+_Q: Final = QixPerfEvent.__struct_fields__
+_Q_LOG_ROW: Final = _Q.index("log_row")
+_Q_LEVEL: Final = _Q.index("level")
+_Q_HOST: Final = _Q.index("host")
+_Q_SUBSYSTEM: Final = _Q.index("subsystem")
+_Q_PROXY_SESSION_ID: Final = _Q.index("proxy_session_id")
+_Q_USER_DIRECTORY: Final = _Q.index("user_directory")
+_Q_USER_ID: Final = _Q.index("user_id")
+_Q_USER_FULL: Final = _Q.index("user_full")
+_Q_SESSION_ID: Final = _Q.index("session_id")
+_Q_APP_ID: Final = _Q.index("app_id")
+_Q_APP_NAME: Final = _Q.index("app_name")
+_Q_METHOD: Final = _Q.index("method")
+_Q_PROCESS_TIME: Final = _Q.index("process_time")
+_Q_WORK_TIME: Final = _Q.index("work_time")
+_Q_LOCK_TIME: Final = _Q.index("lock_time")
+_Q_VALIDATE_TIME: Final = _Q.index("validate_time")
+_Q_TRAVERSE_TIME: Final = _Q.index("traverse_time")
+_Q_HANDLE: Final = _Q.index("handle")
+_Q_OBJECT_ID: Final = _Q.index("object_id")
+_Q_NET_RAM: Final = _Q.index("net_ram")
+_Q_PEAK_RAM: Final = _Q.index("peak_ram")
+_Q_OBJECT_TYPE: Final = _Q.index("object_type")
+_Q_EVENT_ACTIVITY_SOURCE: Final = _Q.index("event_activity_source")
+_Q_CATEGORIES: Final = _Q.index("categories")
+_Q_TIME_NS: Final = _Q.index("time_ns")
+_L: Final = LogEvent.__struct_fields__
+_L_SOURCE: Final = _L.index("source")
+_L_LOG_ROW: Final = _L.index("log_row")
+_L_LEVEL: Final = _L.index("level")
+_L_HOST: Final = _L.index("host")
+_L_SUBSYSTEM: Final = _L.index("subsystem")
+_L_WINDOWS_USER: Final = _L.index("windows_user")
+_L_MESSAGE: Final = _L.index("message")
+_L_EXCEPTION_MESSAGE: Final = _L.index("exception_message")
+_L_USER_DIRECTORY: Final = _L.index("user_directory")
+_L_USER_ID: Final = _L.index("user_id")
+_L_USER_FULL: Final = _L.index("user_full")
+_L_PROXY_SESSION_ID: Final = _L.index("proxy_session_id")
+_L_ENGINE_EXE_VERSION: Final = _L.index("engine_exe_version")
+_L_SESSION_ID: Final = _L.index("session_id")
+_L_COMMAND: Final = _L.index("command")
+_L_RESULT_CODE: Final = _L.index("result_code")
+_L_ORIGIN: Final = _L.index("origin")
+_L_CONTEXT: Final = _L.index("context")
+_L_TASK_NAME: Final = _L.index("task_name")
+_L_APP_NAME: Final = _L.index("app_name")
+_L_TASK_ID: Final = _L.index("task_id")
+_L_APP_ID: Final = _L.index("app_id")
+_L_EXECUTION_ID: Final = _L.index("execution_id")
+_L_CATEGORIES: Final = _L.index("categories")
+_L_TIME_NS: Final = _L.index("time_ns")
+
+#: ".001" … ".999" without trailing zeros ("" for 0): the decimals of ``float_text``
+_THOUSANDTHS: Final = ["", *(f".{i:03d}".rstrip("0") for i in range(1, 1000))]
+_FAST_FLOAT_LIMIT: Final = 1e12
+
+
+def float_text(value: float) -> str | None:
+    """``format_float(value)`` for a float, without ``repr`` for one of at most three decimals.
+
+    QIX timings are milliseconds with three decimals. A decimal of at most 15 significant digits
+    that reads back as the value is the only such decimal that does, so it is the shortest repr,
+    and below 1e16 repr writes it plainly: the same text."""
+    if value == 0.0:
+        return "0" if math.copysign(1.0, value) > 0.0 else "-0"
+    if 0.0 < value < _FAST_FLOAT_LIMIT:
+        scaled = value * 1000.0
+        whole = int(scaled)
+        if scaled - whole >= 0.5:
+            whole += 1
+        text = str(whole // 1000) + _THOUSANDTHS[whole % 1000]
+        if float(text) == value:
+            return text
+    return format_float(value)
+
 
 class LineRenderer:
     """Renders points for one InfluxDB version; names and tag pairs are escaped once and cached."""
@@ -128,6 +208,8 @@ class LineRenderer:
         #: ``udp_line``'s fields (``_UDP_FIELDS`` order): "<output key>=" and type code
         self.field_keys: list[str] = [f"{log_event[name].key}=" for name in _UDP_FIELDS]
         self.field_kinds: list[int] = [_KINDS[log_event[name].type] for name in _UDP_FIELDS]
+        #: ``key="`` of each: a string field without quotes or backslashes goes in as it is
+        self.quoted_keys: list[str] = [f'{key}"' for key in self.field_keys]
 
     def line(
         self, measurement: str, tags: dict[str, str], fields: dict[str, FieldValue], time_ns: int
@@ -183,26 +265,33 @@ class LineRenderer:
         repeat): the key is every field the tags are made of, so a cached head is exactly what the
         tags would render to."""
         parts: list[str] = ["", " "]
+        values = astuple(event)
         if isinstance(event, QixPerfEvent):
             key: tuple[object, ...] = (
                 None,
-                event.categories,
-                event.host,
-                event.level,
-                event.subsystem,
-                event.method,
-                event.object_type,
-                event.event_activity_source,
-                event.user_full,
-                event.user_directory,
-                event.user_id,
-                event.app_id,
-                event.app_name,
+                values[_Q_CATEGORIES],
+                values[_Q_HOST],
+                values[_Q_LEVEL],
+                values[_Q_SUBSYSTEM],
+                values[_Q_METHOD],
+                values[_Q_OBJECT_TYPE],
+                values[_Q_EVENT_ACTIVITY_SOURCE],
+                values[_Q_USER_FULL],
+                values[_Q_USER_DIRECTORY],
+                values[_Q_USER_ID],
+                values[_Q_APP_ID],
+                values[_Q_APP_NAME],
             )
-            self._qix_field_text(parts, event)
+            self._qix_field_text(parts, values)
+            if self.raw_event:
+                self._field(parts, _RAW_EVENT, self.qix_raw_event(event))
+            time_ns: int = values[_Q_TIME_NS]
         else:
-            key = self._log_head_key(event)
-            self._log_field_text(parts, event)
+            key = self._log_head_key(values)
+            self._log_field_text(parts, values)
+            if self.raw_event:
+                self._field(parts, _RAW_EVENT, self.log_raw_event(event))
+            time_ns = values[_L_TIME_NS]
         if len(parts) == 2:
             return ""
         heads = self.udp_heads
@@ -215,53 +304,53 @@ class LineRenderer:
             heads[key] = head
         parts[0] = head
         parts.append(" ")
-        parts.append(str(event.time_ns + self.next_offset()))
+        parts.append(str(time_ns + self.next_offset()))
         return "".join(parts)
 
-    def _log_head_key(self, event: LogEvent) -> tuple[object, ...]:
-        source = event.source
+    def _log_head_key(self, values: tuple[Any, ...]) -> tuple[object, ...]:
+        source: str = values[_L_SOURCE]
         if source == "engine":
             return (
                 source,
-                event.categories,
-                event.host,
-                event.level,
-                event.subsystem,
-                event.user_full,
-                event.user_directory,
-                event.user_id,
-                event.result_code,
-                event.windows_user,
-                event.task_id,
-                event.task_name,
-                event.app_id,
-                event.app_name,
-                event.engine_exe_version,
+                values[_L_CATEGORIES],
+                values[_L_HOST],
+                values[_L_LEVEL],
+                values[_L_SUBSYSTEM],
+                values[_L_USER_FULL],
+                values[_L_USER_DIRECTORY],
+                values[_L_USER_ID],
+                values[_L_RESULT_CODE],
+                values[_L_WINDOWS_USER],
+                values[_L_TASK_ID],
+                values[_L_TASK_NAME],
+                values[_L_APP_ID],
+                values[_L_APP_NAME],
+                values[_L_ENGINE_EXE_VERSION],
             )
         if source == "scheduler":
             return (
                 source,
-                event.categories,
-                event.host,
-                event.level,
-                event.subsystem,
-                event.user_full,
-                event.user_directory,
-                event.user_id,
-                event.task_id,
-                event.task_name,
+                values[_L_CATEGORIES],
+                values[_L_HOST],
+                values[_L_LEVEL],
+                values[_L_SUBSYSTEM],
+                values[_L_USER_FULL],
+                values[_L_USER_DIRECTORY],
+                values[_L_USER_ID],
+                values[_L_TASK_ID],
+                values[_L_TASK_NAME],
             )
         if source == "proxy" or source == "repository":
             return (
                 source,
-                event.categories,
-                event.host,
-                event.level,
-                event.subsystem,
-                event.user_full,
-                event.user_directory,
-                event.user_id,
-                event.result_code,
+                values[_L_CATEGORIES],
+                values[_L_HOST],
+                values[_L_LEVEL],
+                values[_L_SUBSYSTEM],
+                values[_L_USER_FULL],
+                values[_L_USER_DIRECTORY],
+                values[_L_USER_ID],
+                values[_L_RESULT_CODE],
             )
         raise KeyError(source)
 
@@ -285,66 +374,108 @@ class LineRenderer:
             parts.append(self.field_keys[index])
             parts.append(text)
 
-    def _log_field_text(self, parts: list[str], event: LogEvent) -> None:
+    def _str_field(self, parts: list[str], index: int, value: str) -> None:
+        """``_field`` of a string value."""
+        if self.field_kinds[index] != _KIND_STRING or '"' in value or "\\" in value:
+            self._field(parts, index, value)
+            return
+        if "\n" in value or "\r" in value:
+            self._field(parts, index, value)
+            return
+        if len(parts) > 2:
+            parts.append(",")
+        parts.append(self.quoted_keys[index])
+        parts.append(value)
+        parts.append('"')
+
+    def _float_field(self, parts: list[str], index: int, value: float) -> None:
+        """``_field`` of a float value."""
+        if self.field_kinds[index] != _KIND_FLOAT:
+            self._field(parts, index, value)
+            return
+        text = float_text(value)
+        if text is not None:
+            if len(parts) > 2:
+                parts.append(",")
+            parts.append(self.field_keys[index])
+            parts.append(text)
+
+    def _int_field(self, parts: list[str], index: int, value: int) -> None:
+        """``_field`` of an int value."""
+        if self.field_kinds[index] != _KIND_INT:
+            self._field(parts, index, value)
+            return
+        if len(parts) > 2:
+            parts.append(",")
+        parts.append(self.field_keys[index])
+        parts.append(str(value))
+        parts.append("i")
+
+    def _log_field_text(self, parts: list[str], values: tuple[Any, ...]) -> None:
         """``log_fields`` written into ``parts``, in its order."""
-        source = event.source
-        self._field(parts, _MESSAGE, event.message)
+        source: str = values[_L_SOURCE]
+        self._str_field(parts, _MESSAGE, values[_L_MESSAGE])
         if source == "engine":
-            self._field(parts, _SESSION_ID, event.session_id)
-            if event.proxy_session_id:
-                self._field(parts, _PROXY_SESSION_ID, event.proxy_session_id)
+            self._str_field(parts, _SESSION_ID, values[_L_SESSION_ID])
+            proxy_session_id: str = values[_L_PROXY_SESSION_ID]
+            if proxy_session_id:
+                self._str_field(parts, _PROXY_SESSION_ID, proxy_session_id)
         elif source == "scheduler":
-            self._field(parts, _EXCEPTION_MESSAGE, event.exception_message)
-            self._field(parts, _APP_NAME, event.app_name)
-            self._field(parts, _APP_ID, event.app_id)
-            self._field(parts, _EXECUTION_ID, event.execution_id)
+            self._str_field(parts, _EXCEPTION_MESSAGE, values[_L_EXCEPTION_MESSAGE])
+            self._str_field(parts, _APP_NAME, values[_L_APP_NAME])
+            self._str_field(parts, _APP_ID, values[_L_APP_ID])
+            self._str_field(parts, _EXECUTION_ID, values[_L_EXECUTION_ID])
         elif source == "proxy" or source == "repository":
-            self._field(parts, _EXCEPTION_MESSAGE, event.exception_message)
-            self._field(parts, _COMMAND, event.command)
-            self._field(parts, _RESULT_CODE, event.result_code)
-            self._field(parts, _ORIGIN, event.origin)
-            self._field(parts, _CONTEXT, event.context)
+            self._str_field(parts, _EXCEPTION_MESSAGE, values[_L_EXCEPTION_MESSAGE])
+            self._str_field(parts, _COMMAND, values[_L_COMMAND])
+            self._str_field(parts, _RESULT_CODE, values[_L_RESULT_CODE])
+            self._str_field(parts, _ORIGIN, values[_L_ORIGIN])
+            self._str_field(parts, _CONTEXT, values[_L_CONTEXT])
         else:
             raise KeyError(source)
-        if event.log_row >= 0:
-            self._field(parts, _LOG_ROW, event.log_row)
-        if self.raw_event:
-            self._field(parts, _RAW_EVENT, self.log_raw_event(event))
+        log_row: int = values[_L_LOG_ROW]
+        if log_row >= 0:
+            self._int_field(parts, _LOG_ROW, log_row)
 
-    def _qix_field_text(self, parts: list[str], event: QixPerfEvent) -> None:
+    def _qix_field_text(self, parts: list[str], values: tuple[Any, ...]) -> None:
         """``qix_fields`` written into ``parts``, in its order."""
-        self._field(parts, _APP_ID, event.app_id)
-        value = event.process_time
+        self._str_field(parts, _APP_ID, values[_Q_APP_ID])
+        value: float = values[_Q_PROCESS_TIME]
         if value >= 0:
-            self._field(parts, _PROCESS_TIME, value)
-        value = event.work_time
+            self._float_field(parts, _PROCESS_TIME, value)
+        value = values[_Q_WORK_TIME]
         if value >= 0:
-            self._field(parts, _WORK_TIME, value)
-        value = event.lock_time
+            self._float_field(parts, _WORK_TIME, value)
+        value = values[_Q_LOCK_TIME]
         if value >= 0:
-            self._field(parts, _LOCK_TIME, value)
-        value = event.validate_time
+            self._float_field(parts, _LOCK_TIME, value)
+        value = values[_Q_VALIDATE_TIME]
         if value >= 0:
-            self._field(parts, _VALIDATE_TIME, value)
-        value = event.traverse_time
+            self._float_field(parts, _VALIDATE_TIME, value)
+        value = values[_Q_TRAVERSE_TIME]
         if value >= 0:
-            self._field(parts, _TRAVERSE_TIME, value)
-        if event.handle != _QIX_MISSING:
-            self._field(parts, _HANDLE, event.handle)
-        if event.net_ram >= 0:
-            self._field(parts, _NET_RAM, event.net_ram)
-        if event.peak_ram >= 0:
-            self._field(parts, _PEAK_RAM, event.peak_ram)
-        if event.log_row >= 0:
-            self._field(parts, _LOG_ROW, event.log_row)
-        if event.session_id:
-            self._field(parts, _SESSION_ID, event.session_id)
-        if event.proxy_session_id:
-            self._field(parts, _PROXY_SESSION_ID, event.proxy_session_id)
-        if event.object_id:
-            self._field(parts, _OBJECT_ID, event.object_id)
-        if self.raw_event:
-            self._field(parts, _RAW_EVENT, self.qix_raw_event(event))
+            self._float_field(parts, _TRAVERSE_TIME, value)
+        number: int = values[_Q_HANDLE]
+        if number != _QIX_MISSING:
+            self._int_field(parts, _HANDLE, number)
+        number = values[_Q_NET_RAM]
+        if number >= 0:
+            self._int_field(parts, _NET_RAM, number)
+        number = values[_Q_PEAK_RAM]
+        if number >= 0:
+            self._int_field(parts, _PEAK_RAM, number)
+        number = values[_Q_LOG_ROW]
+        if number >= 0:
+            self._int_field(parts, _LOG_ROW, number)
+        text: str = values[_Q_SESSION_ID]
+        if text:
+            self._str_field(parts, _SESSION_ID, text)
+        text = values[_Q_PROXY_SESSION_ID]
+        if text:
+            self._str_field(parts, _PROXY_SESSION_ID, text)
+        text = values[_Q_OBJECT_ID]
+        if text:
+            self._str_field(parts, _OBJECT_ID, text)
 
     def log_tags(self, event: LogEvent) -> dict[str, str]:
         tags = dict(self.log_event_tags)
