@@ -110,6 +110,7 @@ def test_events_render_alike(
     pure, fast = renderer(render), renderer(compiled.render)
     for event in events:
         assert fast.udp_line(event) == pure.udp_line(event)
+        assert fast.udp_records(event) == pure.udp_records(event)
         if isinstance(event, QixPerfEvent):
             tags, fields = pure.qix_tags(event), pure.qix_fields(event)
         else:

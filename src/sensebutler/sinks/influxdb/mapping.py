@@ -58,6 +58,8 @@ _MIB = 1024 * 1024
 DOC_LISTS = ("active_docs", "loaded_docs", "in_memory_docs")
 SESSION_APP_PREFIX = "SessionApp"
 
+#: written by ``LineRenderer.udp_records``
+_UDP_EVENTS = frozenset({LogEvent, QixPerfEvent})
 #: the event kinds this mapping writes
 SUPPORTED_KINDS = frozenset(
     {
@@ -221,6 +223,7 @@ class InfluxMapping:
         #: ``measurement.field`` → how many values were out of range and clamped
         self.clamped: Counter[str] = Counter()
         self._renderer = LineRenderer(options.version, options.log_event_tags, options.raw_event)
+        self._udp_records = self._renderer.udp_records
         self._server_tags: dict[ServerRef, dict[str, str]] = {}
         self._clamp_log = RateLimitedLog(log, 300.0)
         self._mappers: dict[type[Event], Callable[[Any], list[Point]]] = {
@@ -256,10 +259,8 @@ class InfluxMapping:
         return self._renderer.line(point.measurement, point.tags, point.fields, point.time_ns)
 
     def encode(self, event: Event) -> list[bytes]:
-        kind = type(event)
-        if kind is QixPerfEvent or kind is LogEvent:  # the UDP hot path: one line, no Point
-            line = self._renderer.udp_line(event)  # type: ignore[arg-type]
-            return [line.encode("utf-8", "replace")] if line else []
+        if type(event) in _UDP_EVENTS:  # the hot path: one line, no Point, all in the compiled renderer
+            return self._udp_records(event)  # type: ignore[arg-type]
         lines = (self.render(point) for point in self.points(event))
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
         return [line.encode("utf-8", "replace") for line in lines if line]

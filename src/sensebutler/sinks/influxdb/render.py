@@ -307,6 +307,12 @@ class LineRenderer:
         parts.append(str(time_ns + self.next_offset()))
         return "".join(parts)
 
+    def udp_records(self, event: LogEvent | QixPerfEvent) -> list[bytes]:
+        """``udp_line`` as the InfluxDB sink's records (``InfluxMapping.encode`` of a log or QIX event)."""
+        line = self.udp_line(event)
+        # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
+        return [line.encode("utf-8", "replace")] if line else []
+
     def _log_head_key(self, values: tuple[Any, ...]) -> tuple[object, ...]:
         source: str = values[_L_SOURCE]
         if source == "engine":

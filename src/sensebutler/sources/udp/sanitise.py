@@ -15,6 +15,11 @@ from typing import Final
 from sensebutler.sources.udp.malformed import MalformedDatagram, MalformedReason
 
 CONTROL_BYTES: Final = bytes([*range(0x20), 0x7F])
+#: a table that changes every control byte and nothing else: ``translate`` with it gives back the
+#: very same object when there is none (a table-only translate is cheaper than one that deletes)
+_CONTROL_CHANGED: Final = bytes(
+    (0x7F if byte != 0x7F else 0x00) if byte in CONTROL_BYTES else byte for byte in range(256)
+)
 
 # Per-field maxima (characters), as Butler SOS caps them (butler-sos.md §2).
 MAX_SHORT: Final = 20  # level
@@ -34,7 +39,9 @@ _INF: Final = math.inf
 
 def decode(data: bytes) -> str:
     """Control characters removed, UTF-8 decoded; raises ``MalformedDatagram`` for empty or non-UTF-8."""
-    clean = data.translate(None, CONTROL_BYTES)
+    clean = data
+    if data.translate(_CONTROL_CHANGED) is not data:  # some control byte (or not exactly bytes)
+        clean = data.translate(None, CONTROL_BYTES)
     try:
         text = clean.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -71,6 +78,8 @@ def guid_or_empty(value: str) -> str:
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 _LONGEST_INT: Final = 20
+#: up to this many characters an integer text is well inside int64 (|n| < 10**17)
+_SURELY_INT64: Final = 17
 
 
 def bounded_int(value: str, minimum: int, invalid: int) -> int:
@@ -78,12 +87,15 @@ def bounded_int(value: str, minimum: int, invalid: int) -> int:
 
     ``int()`` also takes surrounding blanks, ``+`` and ``_`` separators; all harmless here.
     """
-    if len(value) > _LONGEST_INT:
+    length = len(value)
+    if length > _LONGEST_INT:
         return invalid
     try:
         number = int(value)
     except ValueError:
         return invalid
+    if length <= _SURELY_INT64:  # no need to compare with int64's bounds (big ints in the compiled twin)
+        return number if number >= minimum else invalid
     return number if minimum <= number <= _INT64_MAX else invalid
 
 
@@ -96,6 +108,11 @@ def non_negative_int(value: str, invalid: int) -> int:
 
 
 def signed_int(value: str, invalid: int) -> int:
+    if len(value) <= _SURELY_INT64:
+        try:
+            return int(value)
+        except ValueError:
+            return invalid
     return bounded_int(value, _INT64_MIN, invalid)
 
 
