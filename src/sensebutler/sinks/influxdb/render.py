@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import orjson
 from msgspec.structs import astuple
@@ -167,6 +167,14 @@ _THOUSANDTHS: Final = ["", *(f".{i:03d}".rstrip("0") for i in range(1, 1000))]
 _FAST_FLOAT_LIMIT: Final = 1e12
 
 
+_QIX_PERF_EVENT: Final = QixPerfEvent
+_LOG_EVENT: Final = LogEvent
+
+
+def _no_records(event: object) -> list[bytes]:
+    return []
+
+
 def float_text(value: float) -> str | None:
     """``format_float(value)`` for a float, without ``repr`` for one of at most three decimals.
 
@@ -208,6 +216,8 @@ class LineRenderer:
         #: ``udp_line``'s fields (``_UDP_FIELDS`` order): "<output key>=" and type code
         self.field_keys: list[str] = [f"{log_event[name].key}=" for name in _UDP_FIELDS]
         self.field_kinds: list[int] = [_KINDS[log_event[name].type] for name in _UDP_FIELDS]
+        #: what ``encode`` does with events other than log and QIX events (``InfluxMapping`` sets it)
+        self.general: Callable[[Any], list[bytes]] = _no_records
         #: ``key="`` of each: a string field without quotes or backslashes goes in as it is
         self.quoted_keys: list[str] = [f'{key}"' for key in self.field_keys]
 
@@ -306,6 +316,15 @@ class LineRenderer:
         parts.append(" ")
         parts.append(str(time_ns + self.next_offset()))
         return "".join(parts)
+
+    def encode(self, event: object) -> list[bytes]:
+        """``InfluxMapping.encode``: a log or QIX event's records, anything else through ``general``."""
+        kind = type(event)
+        if kind is _QIX_PERF_EVENT:
+            return self.udp_records(cast(QixPerfEvent, event))
+        if kind is _LOG_EVENT:
+            return self.udp_records(cast(LogEvent, event))
+        return self.general(event)
 
     def udp_records(self, event: LogEvent | QixPerfEvent) -> list[bytes]:
         """``udp_line`` as the InfluxDB sink's records (``InfluxMapping.encode`` of a log or QIX event)."""
