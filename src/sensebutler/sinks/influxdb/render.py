@@ -175,6 +175,13 @@ def _no_records(event: object) -> list[bytes]:
     return []
 
 
+def _tag(parts: list[str], prefix: str, value: str) -> None:
+    """Appends ``,key=value`` (``prefix`` is ``,key=``, a name that needs no escaping) unless empty."""
+    if value:
+        parts.append(prefix)
+        parts.append(escape_name(value))
+
+
 def float_text(value: float) -> str | None:
     """``format_float(value)`` for a float, without ``repr`` for one of at most three decimals.
 
@@ -307,8 +314,11 @@ class LineRenderer:
         heads = self.udp_heads
         head = heads.get(key)
         if head is None:
-            tags = self.qix_tags(event) if isinstance(event, QixPerfEvent) else self.log_tags(event)
-            head = self.measurements["log_event"] + self.tag_text(tags)
+            if self.log_event_tags or event.categories:  # names that may repeat: the dict decides
+                tags = self.qix_tags(event) if isinstance(event, QixPerfEvent) else self.log_tags(event)
+                head = self.measurements["log_event"] + self.tag_text(tags)
+            else:
+                head = self._plain_head(values, isinstance(event, QixPerfEvent))
             if len(heads) >= _TAG_CACHE_LIMIT:
                 heads.clear()
             heads[key] = head
@@ -331,6 +341,48 @@ class LineRenderer:
         line = self.udp_line(event)
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
         return [line.encode("utf-8", "replace")] if line else []
+
+    def _plain_head(self, values: tuple[Any, ...], qix: bool) -> str:
+        """What ``qix_tags``/``log_tags`` + ``tag_text`` give without static tags and categories: each
+        tag name then is set once, so the tags go in their order without a dict."""
+        parts = [self.measurements["log_event"]]
+        if qix:
+            _tag(parts, ",host=", values[_Q_HOST])
+            _tag(parts, ",level=", values[_Q_LEVEL])
+            _tag(parts, ",source=", QIX_SOURCE_TAG)
+            _tag(parts, ",subsystem=", values[_Q_SUBSYSTEM])
+            unknown = self.unknown_tag_value
+            _tag(parts, ",method=", values[_Q_METHOD] or unknown)
+            _tag(parts, ",object_type=", values[_Q_OBJECT_TYPE] or unknown)
+            _tag(parts, ",event_activity_source=", values[_Q_EVENT_ACTIVITY_SOURCE] or unknown)
+            _tag(parts, ",user_full=", values[_Q_USER_FULL])
+            _tag(parts, ",user_directory=", values[_Q_USER_DIRECTORY])
+            _tag(parts, ",user_id=", values[_Q_USER_ID])
+            _tag(parts, ",app_id=", values[_Q_APP_ID])
+            _tag(parts, ",app_name=", values[_Q_APP_NAME])
+            return "".join(parts)
+        source: str = values[_L_SOURCE]
+        _tag(parts, ",host=", values[_L_HOST])
+        _tag(parts, ",level=", values[_L_LEVEL])
+        _tag(parts, ",source=", LOG_SOURCE_TAG[source])
+        _tag(parts, ",subsystem=", values[_L_SUBSYSTEM])
+        _tag(parts, ",user_full=", values[_L_USER_FULL])
+        _tag(parts, ",user_directory=", values[_L_USER_DIRECTORY])
+        _tag(parts, ",user_id=", values[_L_USER_ID])
+        if source == "engine":
+            _tag(parts, ",result_code=", values[_L_RESULT_CODE])
+            _tag(parts, ",windows_user=", values[_L_WINDOWS_USER])
+            _tag(parts, ",task_id=", values[_L_TASK_ID])
+            _tag(parts, ",task_name=", values[_L_TASK_NAME])
+            _tag(parts, ",app_id=", values[_L_APP_ID])
+            _tag(parts, ",app_name=", values[_L_APP_NAME])
+            _tag(parts, ",engine_exe_version=", values[_L_ENGINE_EXE_VERSION])
+        elif source == "scheduler":
+            _tag(parts, ",task_id=", values[_L_TASK_ID])
+            _tag(parts, ",task_name=", values[_L_TASK_NAME])
+        else:
+            _tag(parts, ",result_code=", values[_L_RESULT_CODE])
+        return "".join(parts)
 
     def _log_head_key(self, values: tuple[Any, ...]) -> tuple[object, ...]:
         source: str = values[_L_SOURCE]
