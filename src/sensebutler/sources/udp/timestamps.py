@@ -27,9 +27,8 @@ _LOCAL: Final = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:,
 _EPOCH: Final = datetime(1970, 1, 1)
 _SECOND: Final = timedelta(seconds=1)
 _CACHE_SIZE: Final = 4096
-_LONGEST: Final = (
-    40  # longer strings are no timestamp; they are rejected before reaching (and filling) a cache
-)
+#: longer strings are no timestamp; they are rejected before reaching (and filling) a cache
+_LONGEST: Final = 40
 
 
 def _offset_seconds(offset: str) -> int | None:
