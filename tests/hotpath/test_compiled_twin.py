@@ -19,9 +19,11 @@ from sensebutler.hotpath.manifest import source_hash
 from sensebutler.sinks.influxdb import render
 from sensebutler.sinks.influxdb.mapping import MappingOptions
 from sensebutler.sources.udp import parse_log
+from sensebutler.sources.udp import timestamps as pure_timestamps
 from sensebutler.sources.udp.malformed import MalformedDatagram
-from tests.sinks.influxdb.test_udp_lines import log_events, options, qix_events
+from tests.sinks.influxdb.test_udp_lines import log_events, options, qix_events, three_decimals
 from tests.udp.test_fuzz import LOG_PREFIXES, field_text, guid, prefix_variants
+from tests.udp.test_sanitise_and_timestamps import near_timestamps
 
 TWIN = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RECEIVED = 1_700_000_000_000_000_000
@@ -108,6 +110,7 @@ def test_events_render_alike(
     pure, fast = renderer(render), renderer(compiled.render)
     for event in events:
         assert fast.udp_line(event) == pure.udp_line(event)
+        assert fast.udp_records(event) == pure.udp_records(event)
         if isinstance(event, QixPerfEvent):
             tags, fields = pure.qix_tags(event), pure.qix_fields(event)
         else:
@@ -115,6 +118,19 @@ def test_events_render_alike(
         assert fast.line("log_event", tags, fields, event.time_ns) == pure.line(
             "log_event", tags, fields, event.time_ns
         )
+
+
+@TWIN
+@given(text=st.one_of(near_timestamps, timestamps, st.text(max_size=30)))
+def test_timestamps_parse_alike(compiled: ModuleType, text: str) -> None:
+    assert compiled.timestamps.instant_ns(text) == pure_timestamps.instant_ns(text)
+    assert compiled.timestamps.is_local_timestamp(text) == pure_timestamps.is_local_timestamp(text)
+
+
+@TWIN
+@given(value=st.one_of(three_decimals, st.floats()))
+def test_float_texts_alike(compiled: ModuleType, value: float) -> None:
+    assert compiled.render.float_text(value) == render.float_text(value)
 
 
 def stale_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source_hash: str) -> str:

@@ -361,3 +361,20 @@ def test_malformed_preview_is_short_and_printable() -> None:
     assert len(info.value.preview) == 60
     assert info.value.preview.isprintable()
     assert info.value.preview.startswith("[2J/evil/\\xff;AAA")
+
+
+def test_the_events_have_the_field_order_the_parser_builds_them_in() -> None:
+    """parse_log passes the fields positionally: a field added, moved or renamed must be made there too."""
+    assert LogEvent.__struct_fields__ == (
+        "source", "log_row", "ts_iso", "ts_local", "level", "host", "subsystem", "windows_user", "message",
+        "exception_message", "user_directory", "user_id", "user_full", "proxy_session_id", "engine_ts",
+        "process_id", "engine_exe_version", "server_started", "entry_type", "session_id", "command",
+        "result_code", "origin", "context", "task_name", "app_name", "task_id", "app_id", "execution_id",
+        "categories", "time_ns",
+    )  # fmt: skip
+    assert QixPerfEvent.__struct_fields__ == (
+        "log_row", "ts_iso", "ts_local", "level", "host", "subsystem", "windows_user", "proxy_session_id",
+        "user_directory", "user_id", "user_full", "engine_ts", "session_id", "app_id", "app_name", "request_id",
+        "method", "process_time", "work_time", "lock_time", "validate_time", "traverse_time", "handle",
+        "object_id", "net_ram", "peak_ram", "object_type", "event_activity_source", "categories", "time_ns",
+    )  # fmt: skip

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sensebutler.sources.udp import MalformedDatagram, MalformedReason
+from sensebutler.sources.udp import MalformedDatagram, MalformedReason, timestamps
 from sensebutler.sources.udp.sanitise import (
     bounded_int,
     decode,
@@ -116,3 +118,38 @@ def test_instant_ns_rejects(text: str) -> None:
 )  # fmt: skip
 def test_is_local_timestamp(text: str, valid: bool) -> None:
     assert is_local_timestamp(text) is valid
+
+
+# near-valid timestamps: the common forms with one character changed anywhere
+_FORMS = [
+    "20211109T153726.028+0200",
+    "20211109T153726.028-0530",
+    "2021-11-09 15:37:26,028",
+    "20211109T153726,028Z",
+]
+_CHARS = "0123456789T:.,+-Z ٣é"
+near_timestamps = st.builds(
+    lambda form, at, char: form[:at] + char + form[at + 1 :],
+    st.sampled_from(_FORMS),
+    st.integers(0, 24),
+    st.sampled_from([*_CHARS, ""]),
+)
+
+
+def _plain_is_local(text: str) -> bool:
+    match = timestamps._LOCAL.fullmatch(text)
+    if match is None:
+        return timestamps._instant_ns(text) is not None
+    try:
+        datetime(*(int(part) for part in match.groups()))  # type: ignore[misc]
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(near_timestamps, st.text(max_size=30)))
+def test_the_cached_millisecond_shortcuts_answer_as_the_full_patterns(text: str) -> None:
+    """A new millisecond is answered from its second (cached); that must be what the patterns say."""
+    assert instant_ns(text) == timestamps._instant_ns(text)
+    assert is_local_timestamp(text) == _plain_is_local(text)

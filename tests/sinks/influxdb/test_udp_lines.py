@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sensebutler.events.udp import LogEvent, QixPerfEvent
+from sensebutler.sinks.influxdb.line_protocol import format_float
 from sensebutler.sinks.influxdb.mapping import InfluxMapping, MappingOptions
+from sensebutler.sinks.influxdb.render import float_text
 
 # few distinct values, so tag sets repeat and the cache is hit as well as missed
 names = st.sampled_from(
@@ -133,3 +135,17 @@ def test_events_that_differ_in_one_tag_field_get_their_own_tags(
                 line.encode("utf-8", "replace") for p in general.points(each) if (line := general.render(p))
             ]
             assert fast.encode(each) == expected, name
+
+
+#: QIX timings: milliseconds with up to three decimals, as the engine writes them
+three_decimals = st.builds(
+    lambda whole, thousandths: float(f"{whole}.{thousandths:03d}"),
+    st.integers(0, 10**12),
+    st.integers(0, 999),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=st.one_of(three_decimals, st.floats(), st.floats(0, 1e13), st.just(-0.0)))
+def test_float_text_is_format_float(value: float) -> None:
+    assert float_text(value) == format_float(value)

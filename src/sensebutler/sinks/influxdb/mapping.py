@@ -221,6 +221,11 @@ class InfluxMapping:
         #: ``measurement.field`` → how many values were out of range and clamped
         self.clamped: Counter[str] = Counter()
         self._renderer = LineRenderer(options.version, options.log_event_tags, options.raw_event)
+        self._renderer.general = self._encode_points
+        #: event → its line protocol records. The compiled renderer's ``encode`` writes a log or QIX
+        #: event itself (one line, no Point, no Python frame on the way) and hands anything else to
+        #: ``_encode_points``
+        self.encode: Callable[[Event], list[bytes]] = self._renderer.encode
         self._server_tags: dict[ServerRef, dict[str, str]] = {}
         self._clamp_log = RateLimitedLog(log, 300.0)
         self._mappers: dict[type[Event], Callable[[Any], list[Point]]] = {
@@ -255,11 +260,8 @@ class InfluxMapping:
         """One line of line protocol; ``""`` when the point has no field that can be written."""
         return self._renderer.line(point.measurement, point.tags, point.fields, point.time_ns)
 
-    def encode(self, event: Event) -> list[bytes]:
-        kind = type(event)
-        if kind is QixPerfEvent or kind is LogEvent:  # the UDP hot path: one line, no Point
-            line = self._renderer.udp_line(event)  # type: ignore[arg-type]
-            return [line.encode("utf-8", "replace")] if line else []
+    def _encode_points(self, event: Event) -> list[bytes]:
+        """``encode`` of every event but log and QIX events: points, then their lines."""
         lines = (self.render(point) for point in self.points(event))
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
         return [line.encode("utf-8", "replace") for line in lines if line]
