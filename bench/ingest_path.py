@@ -11,7 +11,10 @@ Prints ONE JSON object: ``path_us_per_event`` (CPU of this process per event wri
 path including the delivery's HTTP sends), ``parse_encode_us_per_event`` (parse + ``udp_line`` of
 the same datagrams alone) and ``rest_us_per_event`` (the difference: what this helper measures).
 
-    .venv/bin/python bench/ingest_path.py [--events 200000] [--rounds 3]
+    .venv/bin/python bench/ingest_path.py [--events 200000] [--rounds 3] [--rate 0]
+
+``--rate 1000`` hands the batches over at that pace (a batch of ``READ_SLICE`` every 0.2 s), which
+shows what a quiet input costs per event: the CPU then includes the service's idle wake-ups.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def datagrams(count: int) -> list[bytes]:
     return out
 
 
-async def run_path(config_yaml: str, data: list[bytes], rounds: int) -> list[float]:
+async def run_path(config_yaml: str, data: list[bytes], rounds: int, rate: int = 0) -> list[float]:
     config = parse_config(config_yaml)
     runtime = app.build(config)
     for component in [*runtime.services, *runtime.components]:
@@ -73,9 +76,13 @@ async def run_path(config_yaml: str, data: list[bytes], rounds: int) -> list[flo
         for _ in range(rounds):
             before = sink.delivery.stats.delivered
             cpu = time.process_time()
-            for batch in batches:
+            started = time.monotonic()
+            for n, batch in enumerate(batches):
                 listener._handle_plain(batch, time.time_ns())  # as read without an allow-list
-                await asyncio.sleep(0)  # the loop runs between slices, as it does in the service
+                # the loop runs between slices, as it does in the service; --rate: at that pace
+                await asyncio.sleep(
+                    max(0.0, started + (n + 1) * len(batch) / rate - time.monotonic()) if rate else 0
+                )
             while sink.delivery.stats.delivered - before < len(data):
                 await asyncio.sleep(0.001)
             results.append(1e6 * (time.process_time() - cpu) / len(data))
@@ -106,6 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rate", type=int, default=0, help="hand batches over at this many events/s (0: back to back)"
+    )
     args = parser.parse_args()
     data = datagrams(args.events)
     with tempfile.TemporaryDirectory(prefix="bench-path-") as tmp:
@@ -119,7 +129,7 @@ def main() -> None:
                 Path(tmp) / "state", free_udp_port(), "counting", f"http://127.0.0.1:{port}", "path",
                 free_tcp_port(), 1,
             )  # fmt: skip
-            path = asyncio.run(run_path(yaml, data, args.rounds))
+            path = asyncio.run(run_path(yaml, data, args.rounds, args.rate))
             alone = parse_encode(yaml, data, args.rounds)
         finally:
             receiver.terminate()
@@ -130,6 +140,7 @@ def main() -> None:
                 "bench": "ingest_path",
                 "compiled": COMPILED,
                 "events": args.events,
+                "rate": args.rate,
                 "path_us_per_event": round(best_path, 2),
                 "parse_encode_us_per_event": round(best_alone, 2),
                 "rest_us_per_event": round(best_path - best_alone, 2),

@@ -170,7 +170,7 @@ class LogEventsHandler(InputHandler):
         parse, qix_categories = parse_log_datagram, self.qix_categories
         logs: list[LogEvent] = []
         qix: list[QixPerfEvent] = []
-        first: type[Event] | None = None  # the kind that came first is published first
+        is_qix: list[bool] = []  # each parsed event's kind, in order: the first published goes first
         for data in datagrams:
             try:
                 event = parse(data, received_ns, qix_categories)
@@ -182,17 +182,16 @@ class LogEventsHandler(InputHandler):
                 continue
             if type(event) is QixPerfEvent:
                 qix.append(event)
+                is_qix.append(True)
             else:
                 logs.append(event)  # type: ignore[arg-type]
-            if first is None:
-                first = type(event)
-        if first is None:
-            return
-        qix_first = first is QixPerfEvent
+                is_qix.append(False)
         published_logs = self._admit_logs(logs) if logs else []
         published_qix = self._admit_qix(qix) if qix else []
-        order = [("qix_perf", published_qix), ("log", published_logs)]
-        if not qix_first:
+        order = [("log", published_logs), ("qix_perf", published_qix)]
+        if published_qix and (
+            not published_logs or _qix_first(is_qix, logs, qix, published_logs, published_qix)
+        ):
             order.reverse()
         for kind, events in order:
             if events:
@@ -315,6 +314,29 @@ class LogEventsHandler(InputHandler):
             if app_name:
                 settle(event, app_name=app_name)
         return True
+
+
+def _qix_first(
+    is_qix: list[bool],
+    logs: list[LogEvent],
+    qix: list[QixPerfEvent],
+    published_logs: list[Event],
+    published_qix: list[Event],
+) -> bool:
+    """Whether the first published QIX event came before the first published log event."""
+    first_log = next(n for n, event in enumerate(logs) if event is published_logs[0])
+    first_qix = next(n for n, event in enumerate(qix) if event is published_qix[0])
+    seen_logs = seen_qix = 0
+    for this_is_qix in is_qix:
+        if this_is_qix:
+            if seen_qix == first_qix:
+                return True
+            seen_qix += 1
+        else:
+            if seen_logs == first_log:
+                return False
+            seen_logs += 1
+    raise AssertionError("published events that were not parsed")
 
 
 class UserEventsHandler(InputHandler):

@@ -3,9 +3,10 @@
 The socket's receive buffer is the queue. When it becomes readable the listener waits so a batch
 gathers, then reads datagrams in slices of ``READ_SLICE`` (yielding to the event loop between
 slices) until the socket is empty, and hands each slice on at once. The wait is long enough for
-about a slice to gather at the rate of the last wake-ups, between ``min_gather_s``
-(``READ_DELAY_S``; busy) and ``max_gather_s`` (``READ_DELAY_MAX_S``; a trickle); task events, few
-and each awaited as an alert, are read at once (both 0). One wake-up per batch instead of one per
+about ``GATHER`` datagrams to gather at the rate of the last wake-up cycle (and for no more than a
+quarter of the receive buffer to fill), between ``min_gather_s`` (``READ_DELAY_S``; busy) and
+``max_gather_s`` (``READ_DELAY_MAX_S``; a trickle); task events, few and each awaited as an alert,
+are read at once (both 0). One wake-up per batch instead of one per
 datagram keeps the cost per datagram low at every rate, and a quiet input wakes the process a few
 times a second.
 """
@@ -42,9 +43,16 @@ from sensebutler.sources.udp.reuseport_spread import attach_random_spread
 log = logging.getLogger(__name__)
 
 #: wait after the socket becomes readable, so datagrams are read and handled in batches: at least
-#: this long, and at low rates long enough for about ``READ_SLICE`` datagrams, up to the maximum
+#: this long, and long enough for about ``GATHER`` datagrams at the recent rate, up to the maximum
 READ_DELAY_S = 0.02
-READ_DELAY_MAX_S = 0.2
+READ_DELAY_MAX_S = 1.0
+#: datagrams a wake-up waits for (about a delivery batch): a batch costs ~1.7 ms besides its
+#: events (waking, cold caches, a send), which at 1,000/s in slices of 200 was a quarter of the CPU
+GATHER = 1000
+#: at most this share of the receive buffer may fill while waiting (its bytes, as the kernel counts
+#: a datagram: its length plus about ``DATAGRAM_OVERHEAD`` bytes of bookkeeping)
+GATHER_BUFFER_SHARE = 0.25
+DATAGRAM_OVERHEAD = 1024
 #: datagrams read per callback before yielding to the event loop
 READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
@@ -113,9 +121,11 @@ class UdpListener:
         self._sock: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: asyncio.Handle | None = None
-        #: the last wake-up and the datagrams read since: the recent rate, which sets the next wait
+        #: the last wake-up and the datagrams (and bytes) read since: the recent rate, which sets
+        #: the next wait
         self._woke_at = 0.0
         self._read_since_wake = 0
+        self._bytes_since_wake = 0
         self._thread: ReceiveThread | None = None
         self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
@@ -255,13 +265,22 @@ class UdpListener:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
         now = time.monotonic()
+        self._pending = self._loop.call_later(self._gather_s(now), self._read_batch)
+
+    def _gather_s(self, now: float) -> float:
+        """How long to wait for a batch: ``GATHER`` datagrams at the rate since the last wake-up,
+        within the buffer's share and ``min_gather_s`` … ``max_gather_s``."""
         elapsed = now - self._woke_at
-        rate = self._read_since_wake / elapsed if elapsed > 0 else 0.0  # per second, over the last cycle
-        self._woke_at, self._read_since_wake = now, 0
-        gather = min(
-            self.max_gather_s, max(self.min_gather_s, READ_SLICE / rate if rate else self.max_gather_s)
-        )
-        self._pending = self._loop.call_later(gather, self._read_batch)
+        count, size = self._read_since_wake, self._bytes_since_wake
+        self._woke_at, self._read_since_wake, self._bytes_since_wake = now, 0, 0
+        if elapsed <= 0 or not count:
+            return self.max_gather_s
+        rate = count / elapsed  # per second, over the last cycle
+        wait = GATHER / rate
+        if self.receive_buffer:  # the kernel's bytes per second at that rate
+            filling = rate * (size / count + DATAGRAM_OVERHEAD)
+            wait = min(wait, GATHER_BUFFER_SHARE * self.receive_buffer / filling)
+        return min(self.max_gather_s, max(self.min_gather_s, wait))
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
@@ -288,6 +307,7 @@ class UdpListener:
             except OSError as exc:  # e.g. ICMP errors surfacing on the socket
                 self._socket_error(exc)
             if batch:
+                self._bytes_since_wake += sum(len(data) for data, _ in batch)
                 # one arrival time per batch: datagrams in it arrived within the gather wait of each other
                 self._handle(batch, time.time_ns())
             return len(batch)
@@ -302,6 +322,7 @@ class UdpListener:
         except OSError as exc:
             self._socket_error(exc)
         if plain:
+            self._bytes_since_wake += sum(map(len, plain))
             self._handle_plain(plain, time.time_ns())
         return len(plain)
 
