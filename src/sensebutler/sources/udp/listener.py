@@ -19,6 +19,7 @@ import errno
 import ipaddress
 import logging
 import socket
+import struct
 import time
 from collections import Counter, deque
 from collections.abc import Callable
@@ -52,7 +53,14 @@ GATHER = 1000
 #: at most this share of the receive buffer may fill while waiting (its bytes, as the kernel counts
 #: a datagram: its length plus about ``DATAGRAM_OVERHEAD`` bytes of bookkeeping)
 GATHER_BUFFER_SHARE = 0.25
-DATAGRAM_OVERHEAD = 1024
+DATAGRAM_OVERHEAD = 768
+#: while waiting longer than this, the receive queue's size is looked at this often (Linux:
+#: ``SO_MEMINFO``, under a µs), and the batch is read once about ``GATHER`` datagrams wait: a burst
+#: after a quiet spell is read within this, not after the quiet spell's long wait
+PROBE_S = 0.1
+#: the longest wait where the queue cannot be looked at (not Linux)
+READ_DELAY_BLIND_S = 0.2
+SO_MEMINFO = 55  # Linux: struct sk_meminfo, the first of its u32 is the receive queue's bytes
 #: datagrams read per callback before yielding to the event loop
 READ_SLICE = 200
 #: at stop, after ``stop_drain_s``: how long the rest of the queue may take to read and discard
@@ -126,6 +134,11 @@ class UdpListener:
         self._woke_at = 0.0
         self._read_since_wake = 0
         self._bytes_since_wake = 0
+        #: the current wait: when it ends, and the queued bytes that end it sooner (probed)
+        self._gather_end = 0.0
+        self._gather_bytes = 0
+        #: the receive queue's size can be read (``SO_MEMINFO``), checked at start
+        self._probing = False
         self._thread: ReceiveThread | None = None
         self._stop_deadline: float | None = None  # monotonic time after which nothing more is handled
         self._inode = 0
@@ -188,6 +201,7 @@ class UdpListener:
         if mode != "thread":
             try:
                 loop.add_reader(sock.fileno(), self._readable)
+                self._probing = LINUX and self._queued_bytes() is not None
                 return "loop"
             except NotImplementedError as exc:  # Windows' Proactor loop
                 if mode == "loop":
@@ -265,22 +279,51 @@ class UdpListener:
         assert self._loop is not None and self._sock is not None
         self._loop.remove_reader(self._sock.fileno())
         now = time.monotonic()
-        self._pending = self._loop.call_later(self._gather_s(now), self._read_batch)
+        wait = self._gather_s(now)
+        self._gather_end = now + wait
+        if self._probing and wait > PROBE_S:
+            self._pending = self._loop.call_later(PROBE_S, self._probe)
+        else:
+            self._pending = self._loop.call_later(wait, self._read_batch)
 
     def _gather_s(self, now: float) -> float:
         """How long to wait for a batch: ``GATHER`` datagrams at the rate since the last wake-up,
-        within the buffer's share and ``min_gather_s`` … ``max_gather_s``."""
+        within the buffer's share and ``min_gather_s`` … ``max_gather_s``; sets the queued bytes
+        that end the wait sooner."""
         elapsed = now - self._woke_at
         count, size = self._read_since_wake, self._bytes_since_wake
         self._woke_at, self._read_since_wake, self._bytes_since_wake = now, 0, 0
+        longest = self.max_gather_s if self._probing else min(self.max_gather_s, READ_DELAY_BLIND_S)
+        in_kernel = (size / count if count else 512) + DATAGRAM_OVERHEAD  # a datagram's queued bytes
+        share = GATHER_BUFFER_SHARE * self.receive_buffer
+        self._gather_bytes = int(min(GATHER * in_kernel, share) if share else GATHER * in_kernel)
         if elapsed <= 0 or not count:
-            return self.max_gather_s
+            return longest
         rate = count / elapsed  # per second, over the last cycle
         wait = GATHER / rate
-        if self.receive_buffer:  # the kernel's bytes per second at that rate
-            filling = rate * (size / count + DATAGRAM_OVERHEAD)
-            wait = min(wait, GATHER_BUFFER_SHARE * self.receive_buffer / filling)
-        return min(self.max_gather_s, max(self.min_gather_s, wait))
+        if share:  # no more than the buffer's share fills at that rate
+            wait = min(wait, share / (rate * in_kernel))
+        return min(longest, max(self.min_gather_s, wait))
+
+    def _probe(self) -> None:
+        """During a long wait: read now if about a batch is queued, else look again later."""
+        assert self._loop is not None
+        remaining = self._gather_end - time.monotonic()
+        queued = self._queued_bytes()
+        if remaining <= 0.001 or queued is None or queued >= self._gather_bytes:
+            self._read_batch()
+        else:
+            self._pending = self._loop.call_later(min(PROBE_S, remaining), self._probe)
+
+    def _queued_bytes(self) -> int | None:
+        """The receive queue's bytes as the kernel counts them (Linux), else None."""
+        assert self._sock is not None
+        try:
+            info = self._sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, 36)
+        except OSError:
+            return None
+        queued: int = struct.unpack_from("I", info)[0]
+        return queued
 
     def _read_batch(self) -> None:
         assert self._loop is not None and self._sock is not None
