@@ -3,7 +3,7 @@
 Builds the service of ``bench/udp_ingest.py`` (same configuration: UDP log events → InfluxDB v1 sink,
 Prometheus for the queue metrics) in this process, with the counting receiver
 (``bench/counting_influx.py``) in its own process, and hands the benchmark's mix (50 % QIX
-performance) to the log-event listener in batches of ``READ_SLICE`` datagrams, as the receive loop
+performance) to the log-event listener in slices of ``READ_SLICE`` datagrams, as the receive loop
 does after a wake-up: admission → parse → policy → router → InfluxDB encode → delivery → HTTP send.
 No socket: the kernel's part of receiving is not in it (``bench/udp_ingest.py`` has everything).
 
@@ -13,8 +13,9 @@ the same datagrams alone) and ``rest_us_per_event`` (the difference: what this h
 
     .venv/bin/python bench/ingest_path.py [--events 200000] [--rounds 3] [--rate 0]
 
-``--rate 1000`` hands the batches over at that pace (a batch of ``READ_SLICE`` every 0.2 s), which
-shows what a quiet input costs per event: the CPU then includes the service's idle wake-ups.
+``--rate 1000`` hands the slices over at that pace, ``GATHER`` datagrams per wake-up as the
+listener reads them (at 1,000/s: five slices once a second), which shows what a quiet input costs
+per event: the CPU then includes the service's idle wake-ups.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from sensebutler.config.loader import parse_config  # noqa: E402
 from sensebutler.hotpath import COMPILED, parse_log_datagram  # noqa: E402
 from sensebutler.sinks.influxdb.sink import InfluxSink  # noqa: E402
 from sensebutler.sources.udp.inputs import LogEventsHandler, UdpInput  # noqa: E402
-from sensebutler.sources.udp.listener import READ_SLICE  # noqa: E402
+from sensebutler.sources.udp.listener import GATHER, READ_SLICE  # noqa: E402
 from udp_ingest import LOCAL, MARKER_HOST, config_text, templates  # noqa: E402
 
 
@@ -77,12 +78,14 @@ async def run_path(config_yaml: str, data: list[bytes], rounds: int, rate: int =
             before = sink.delivery.stats.delivered
             cpu = time.process_time()
             started = time.monotonic()
+            per_wake = GATHER // READ_SLICE  # slices read back to back after one wake-up
             for n, batch in enumerate(batches):
                 listener._handle_plain(batch, time.time_ns())  # as read without an allow-list
-                # the loop runs between slices, as it does in the service; --rate: at that pace
-                await asyncio.sleep(
-                    max(0.0, started + (n + 1) * len(batch) / rate - time.monotonic()) if rate else 0
-                )
+                # the loop runs between slices, as it does in the service; --rate: a wake-up's
+                # GATHER datagrams at that pace
+                due = started + (n // per_wake + 1) * GATHER / rate if rate else 0.0
+                wait = due - time.monotonic() if rate and (n + 1) % per_wake == 0 else 0.0
+                await asyncio.sleep(max(0.0, wait))
             while sink.delivery.stats.delivered - before < len(data):
                 await asyncio.sleep(0.001)
             results.append(1e6 * (time.process_time() - cpu) / len(data))
