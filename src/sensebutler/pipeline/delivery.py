@@ -291,8 +291,12 @@ class Delivery:
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
         if self._spool_mode:
             return []
-        count = min(len(self._buffer), self.config.batch_size)
-        batch = [self._buffer.popleft() for _ in range(count)]
+        buffer = self._buffer
+        if len(buffer) <= self.config.batch_size:  # all of it (the usual case): one copy
+            batch = list(buffer)
+            buffer.clear()
+        else:
+            batch = [buffer.popleft() for _ in range(self.config.batch_size)]
         self._update_gauges()
         return batch
 

@@ -31,3 +31,15 @@ class TokenBucket:
             return False
         self._tokens = tokens - 1.0
         return True
+
+    def take_up_to(self, count: int, now: float | None = None) -> int:
+        """Take up to ``count`` tokens at once; how many were taken (the rest are refused)."""
+        if now is None:
+            now = time.monotonic()
+        tokens = self._tokens + (now - self._last) * self.rate
+        self._last = now
+        if tokens > self.burst:
+            tokens = self.burst
+        taken = min(count, int(tokens)) if tokens >= 1.0 else 0
+        self._tokens = tokens - taken
+        return taken

@@ -84,17 +84,16 @@ class DeliverySink(Sink):
                 records.extend(encode(event))
             except Exception as exc:
                 del records[mark:]  # nothing of an event that failed half-way
-                self.delivery.stats.dropped["encode_error"] += 1
-                self._encode_errors.log(
-                    logging.ERROR,
-                    type(event).__name__,
-                    "%s: cannot encode %s: %r",
-                    self.name,
-                    event.kind,
-                    exc,
-                )
+                self._encode_failed(event, exc)
         if records:
             self.delivery.enqueue(records)
+
+    def _encode_failed(self, event: Event, exc: Exception) -> None:
+        """Count (``encode_error``) and log an event that cannot be encoded."""
+        self.delivery.stats.dropped["encode_error"] += 1
+        self._encode_errors.log(
+            logging.ERROR, type(event).__name__, "%s: cannot encode %s: %r", self.name, event.kind, exc
+        )
 
     async def start(self) -> None:
         await self.destination.open()

@@ -1,4 +1,5 @@
-"""Writing line protocol to InfluxDB 1.x, 2.x or 3.x over one pooled HTTP client.
+"""Writing line protocol to InfluxDB 1.x, 2.x or 3.x: writes over keep-alive connections of the lean
+:class:`~sensebutler.sinks.influxdb.write_client.WriteClient`, the v1 bootstrap's queries over httpx.
 
 Write APIs (all with nanosecond timestamps):
 
@@ -28,10 +29,12 @@ from sensebutler.logs import RateLimitedLog
 from sensebutler.pipeline.delivery import DeliveryError
 from sensebutler.runtime import StartupError
 from sensebutler.sinks.influxdb.config import InfluxDbSection
+from sensebutler.sinks.influxdb.write_client import Answer, WriteClient, WriteFailed
 
 log = logging.getLogger(__name__)
 
 _ERROR_TEXT_MAX = 500
+_LINE_PROTOCOL = "text/plain; charset=utf-8"
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def display_url(url: str) -> str:
     return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
 
 
-def error_text(response: httpx.Response) -> str:
+def error_text(response: httpx.Response | Answer) -> str:
     """InfluxDB's own explanation from an error answer (v1 ``error``, v2 ``message``), shortened."""
     text = response.text.strip()
     try:
@@ -82,7 +85,8 @@ def error_text(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict):
         text = str(body.get("message") or body.get("error") or text)
-    return text[:_ERROR_TEXT_MAX] or response.reason_phrase
+    reason = response.reason if isinstance(response, Answer) else response.reason_phrase
+    return text[:_ERROR_TEXT_MAX] or reason
 
 
 def influxql_identifier(name: str) -> str:
@@ -101,7 +105,10 @@ class InfluxDestination:
         self.request = write_request(config)
         self.url = display_url(config.url)
         self._ssl_context = ssl_context
+        #: the bootstrap's queries (rare) go through httpx; the writes through the lean client
         self._client: httpx.AsyncClient | None = None
+        self._writes: WriteClient | None = None
+        self._target = ""
         #: v1 database/retention policy still to be created (InfluxDB was unreachable at startup)
         self._bootstrap_pending = config.version == 1 and config.v1.create_database
         self._bootstrap_lock = asyncio.Lock()  # concurrent sends create the database once
@@ -116,6 +123,14 @@ class InfluxDestination:
             headers=self.request.headers,
             trust_env=False,
         )
+        self._writes = WriteClient(
+            self.config.url,
+            headers=self.request.headers,
+            auth=self.request.auth,
+            ssl_context=self._ssl_context,
+            timeout_s=self.config.timeout_s,
+        )
+        self._target = self._writes.target(self.request.path, self.request.params)
         if self._bootstrap_pending:
             try:
                 await self._bootstrap()
@@ -135,27 +150,28 @@ class InfluxDestination:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._writes is not None:
+            await self._writes.aclose()
+            self._writes = None
 
     async def send(self, batch: list[bytes]) -> None:
-        if self._client is None:
+        if self._client is None or self._writes is None:
             raise DeliveryError("influxdb: not open")
         if self._bootstrap_pending:
             async with self._bootstrap_lock:
                 if self._bootstrap_pending:
                     await self._bootstrap(at_startup=False)
         try:
-            response = await self._client.post(
-                self.request.path, params=self.request.params, content=b"\n".join(batch)
-            )
-        except httpx.TimeoutException as exc:
-            raise DeliveryError(f"{self.url} timed out ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryError(f"{self.url} unreachable: {type(exc).__name__}: {exc}") from exc
-        self._check_write(response)
+            answer = await self._writes.post(self._target, b"\n".join(batch), _LINE_PROTOCOL)
+        except WriteFailed as exc:
+            if exc.timed_out:
+                raise DeliveryError(f"{self.url} timed out ({exc})") from exc
+            raise DeliveryError(f"{self.url} unreachable: {exc}") from exc
+        self._check_write(answer)
 
     # -- answers ---------------------------------------------------------------------------------
-    def _check_write(self, response: httpx.Response) -> None:
-        status = response.status_code
+    def _check_write(self, response: Answer) -> None:
+        status = response.status
         if 200 <= status < 300:
             return
         text = error_text(response)

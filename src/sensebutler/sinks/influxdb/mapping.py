@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from operator import methodcaller
 from typing import Any, NamedTuple
 
 from sensebutler.alerts.context import ContextOptions
@@ -212,6 +213,10 @@ def error_category(event: PollFailed) -> str:
     return _ERROR_CATEGORIES.get(event.category, event.category)
 
 
+#: a line's bytes; "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the event
+_utf8: Callable[[str], bytes] = methodcaller("encode", "utf-8", "replace")
+
+
 class InfluxMapping:
     """Maps events to points and renders them for one InfluxDB version."""
 
@@ -265,6 +270,21 @@ class InfluxMapping:
         lines = (self.render(point) for point in self.points(event))
         # "replace": a lone surrogate (not UTF-8) becomes "?" instead of costing the whole event
         return [line.encode("utf-8", "replace") for line in lines if line]
+
+    def encode_udp(
+        self, events: list[LogEvent] | list[QixPerfEvent], records: list[bytes]
+    ) -> tuple[int, Exception | None]:
+        """Append the records of a list of log and QIX performance events to ``records``, as
+        :meth:`encode` of each would, up to the first event that cannot be encoded: how many
+        events were encoded, and the error of the next one (None: all were)."""
+        lines: list[str] = []
+        error: Exception | None = None
+        try:
+            lines.extend(map(self._renderer.udp_line, events))
+        except Exception as exc:  # the lines before it are kept
+            error = exc
+        records.extend(map(_utf8, filter(None, lines)))
+        return len(lines), error
 
     @property
     def values_clamped(self) -> int:

@@ -103,6 +103,11 @@ class Categoriser:
         self._default = _pairs(config.rule_default.category) if config.rule_default.enable else ()
 
     @property
+    def enabled(self) -> bool:
+        """Categorisation is on (off: every log event keeps its empty categories)."""
+        return self._enabled
+
+    @property
     def qix_categories(self) -> Categories:
         """What a QIX performance event gets: the default categories when categorisation is on.
 

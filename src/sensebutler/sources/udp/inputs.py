@@ -17,6 +17,8 @@ import logging
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
 
 from sensebutler.config.udp import LogEventsInput, TaskEventsInput, UdpInputSection, UserEventsInput
 from sensebutler.events import Event, settle
@@ -40,6 +42,9 @@ UNKNOWN_APP_NAME = "<unknown app name>"
 EventCounts = Counter[tuple[str, str, str, str]]
 #: (app_id, app_name, method, object_type) → [count, summed process time]
 RejectedCounts = dict[tuple[str, str, str, str], list[float]]
+#: what a batch's event counts are grouped by (the rest of the key is the same for all of them)
+_HOST_SUBSYSTEM: Callable[[Any], tuple[str, str]] = attrgetter("host", "subsystem")
+_SOURCE_HOST_SUBSYSTEM: Callable[[Any], tuple[str, str, str]] = attrgetter("source", "host", "subsystem")
 
 
 class InputHandler(ABC):
@@ -125,6 +130,11 @@ class InputHandler(ABC):
 
 
 class LogEventsHandler(InputHandler):
+    """Log and QIX performance events. A batch is parsed, split by kind, admitted per kind and
+    published per kind (:meth:`Router.publish_kind`). Where the policy cannot tell one event from
+    another (a source switched off, filters that keep every QIX event, categorisation off, no app
+    names known) it is applied to the whole list at once; otherwise event by event (:meth:`accept`)."""
+
     event_type = "log"
 
     def __init__(self, runtime: Runtime, settings: LogEventsInput) -> None:
@@ -138,11 +148,142 @@ class LogEventsHandler(InputHandler):
         self.track_rejected = monitor.enable and monitor.track_rejected_events.enable
         self.rejected: RejectedCounts = {}
         self.qix_categories = self.categoriser.qix_categories
+        self._publish_kind: Callable[[str, list[Event]], None] = runtime.router.publish_kind
+        #: every log source on and no categorisation: a log event needs only its app name
+        self._logs_plain = (
+            all(getattr(self.sources, source) for source in ("engine", "proxy", "repository", "scheduler"))
+            and not self.categoriser.enabled
+        )
+        #: every QIX event is kept as it is (no app-name lookup, no filter that rejects anything)
+        self._qix_plain = (
+            self.sources.qix_perf
+            and self.qix_monitor
+            and self.qix_filter.accepts_all
+            and not self.qix_app_names
+        )
 
     def parse(self, data: bytes, received_ns: int) -> Event:
         return parse_log_datagram(data, received_ns, self.qix_categories)
 
+    def __call__(self, datagrams: list[bytes], received_ns: int) -> None:
+        """Parse a batch, admit each kind's events and publish them, in the order the kinds came."""
+        parse, qix_categories = parse_log_datagram, self.qix_categories
+        logs: list[LogEvent] = []
+        qix: list[QixPerfEvent] = []
+        is_qix: list[bool] = []  # each parsed event's kind, in order: the first published goes first
+        for data in datagrams:
+            try:
+                event = parse(data, received_ns, qix_categories)
+            except MalformedDatagram as bad:
+                self._malformed(bad)
+                continue
+            except Exception:  # a bug must never stop the input; the datagram is counted
+                self._failed_one()
+                continue
+            if type(event) is QixPerfEvent:
+                qix.append(event)
+                is_qix.append(True)
+            else:
+                logs.append(event)  # type: ignore[arg-type]
+                is_qix.append(False)
+        published_logs = self._admit_logs(logs) if logs else []
+        published_qix = self._admit_qix(qix) if qix else []
+        order = [("log", published_logs), ("qix_perf", published_qix)]
+        if published_qix and (
+            not published_logs or _qix_first(is_qix, logs, qix, published_logs, published_qix)
+        ):
+            order.reverse()
+        for kind, events in order:
+            if events:
+                self._publish(kind, events)
+
+    def _publish(self, kind: str, events: list[Event]) -> None:
+        stats = self.stats
+        try:
+            self._publish_kind(kind, events)
+        except Exception:  # a consumer broke its promise not to raise
+            stats.processed -= len(events)
+            stats.failed += len(events)
+            self._failed_log.log(
+                logging.ERROR,
+                "publish",
+                "%s: failed to publish %d event(s)",
+                self.name,
+                len(events),
+                exc_info=True,
+            )
+            return
+        stats.published += len(events)
+
+    def _failed_one(self) -> None:
+        self.stats.failed += 1
+        self._failed_log.log(
+            logging.ERROR, "handler", "%s: failed to handle a datagram", self.name, exc_info=True
+        )
+
+    def _one_by_one(self, events: list[Event]) -> list[Event]:
+        """:meth:`accept` for each event; the accepted ones, each counted."""
+        stats = self.stats
+        accept = self.accept
+        accepted: list[Event] = []
+        for event in events:
+            try:
+                keep = accept(event)
+            except Exception:
+                self._failed_one()
+                continue
+            stats.processed += 1
+            if keep:
+                accepted.append(event)
+        return accepted
+
+    def _admit_qix(self, events: list[QixPerfEvent]) -> list[Event]:
+        if not self._qix_plain:
+            if self.sources.qix_perf and self.qix_monitor:
+                return self._one_by_one(events)  # type: ignore[arg-type]
+            # switched off: each counted as received, dropped (as accept() does, for all at once)
+            self._count("qseow-qix-perf", _HOST_SUBSYSTEM, events)
+            self.stats.processed += len(events)
+            self._drop_many("source_disabled" if not self.sources.qix_perf else "qix_filtered", len(events))
+            return []
+        self._count("qseow-qix-perf", _HOST_SUBSYSTEM, events)
+        self.stats.processed += len(events)
+        return events  # type: ignore[return-value]
+
+    def _admit_logs(self, events: list[LogEvent]) -> list[Event]:
+        if not self._logs_plain:
+            return self._one_by_one(events)  # type: ignore[arg-type]
+        self._count("", _SOURCE_HOST_SUBSYSTEM, events)
+        names = self.runtime.app_names
+        if len(names):  # app names are known: fill them in (as accept() does)
+            name_of = names.name
+            for event in events:
+                if event.app_id and not event.app_name:
+                    app_name = name_of(event.app_id)
+                    if app_name:
+                        settle(event, app_name=app_name)
+        self.stats.processed += len(events)
+        return events  # type: ignore[return-value]
+
+    def _count(
+        self,
+        source: str,
+        key: Callable[[Any], tuple[str, ...]],
+        events: list[QixPerfEvent] | list[LogEvent],
+    ) -> None:
+        """Add ``events`` to the event counts (``source`` empty: the key's first part is the source)."""
+        counts = self.event_counts
+        for parts, count in Counter(map(key, events)).items():
+            if source:
+                counts[("log", source, parts[0], parts[1])] += count
+            else:
+                counts[("log", f"qseow-{parts[0]}", parts[1], parts[2])] += count
+
+    def _drop_many(self, reason: str, count: int) -> None:
+        self.stats.dropped[reason] += count
+
     def accept(self, event: Event) -> bool:
+        """The policy for one event (the batch applies it to whole lists where it can)."""
         if isinstance(event, QixPerfEvent):
             counted = ("log", "qseow-qix-perf", event.host, event.subsystem)
             if not self.sources.qix_perf or not self.qix_monitor:
@@ -173,6 +314,29 @@ class LogEventsHandler(InputHandler):
             if app_name:
                 settle(event, app_name=app_name)
         return True
+
+
+def _qix_first(
+    is_qix: list[bool],
+    logs: list[LogEvent],
+    qix: list[QixPerfEvent],
+    published_logs: list[Event],
+    published_qix: list[Event],
+) -> bool:
+    """Whether the first published QIX event came before the first published log event."""
+    first_log = next(n for n, event in enumerate(logs) if event is published_logs[0])
+    first_qix = next(n for n, event in enumerate(qix) if event is published_qix[0])
+    seen_logs = seen_qix = 0
+    for this_is_qix in is_qix:
+        if this_is_qix:
+            if seen_qix == first_qix:
+                return True
+            seen_qix += 1
+        else:
+            if seen_logs == first_log:
+                return False
+            seen_logs += 1
+    raise AssertionError("published events that were not parsed")
 
 
 class UserEventsHandler(InputHandler):

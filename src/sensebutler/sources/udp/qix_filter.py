@@ -110,6 +110,10 @@ class _Allowed:
     def __call__(self, value: str) -> bool:
         return value not in self.exclude if self.everything else value in self.include
 
+    @property
+    def allows_all(self) -> bool:
+        return self.everything and not self.exclude
+
     @classmethod
     def of_types(cls, f: ObjectTypeFilter) -> _Allowed:
         return cls(
@@ -185,6 +189,17 @@ class QixPerfFilter:
             )
             if specific.enable
             else ()
+        )
+
+    @property
+    def accepts_all(self) -> bool:
+        """Every event passes: the monitor is on and the all-apps filter excludes nothing."""
+        return (
+            self._enabled
+            and self._all_apps
+            and not self._all_excluded.refs
+            and self._all_types.allows_all
+            and self._all_methods.allows_all
         )
 
     def accepts(self, event: QixPerfEvent) -> bool:
