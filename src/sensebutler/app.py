@@ -59,6 +59,18 @@ def when_enabled(section: str, module: str) -> Builder:
     return build
 
 
+def _dashboard(runtime: Runtime) -> Sequence[Component]:
+    """The dashboard's builder, imported (with FastAPI for its sign-in) only when it can run: it is
+    on by default but stays off until ``api.keys`` has a key (or anonymous access is allowed)."""
+    api = runtime.config.api
+    if runtime.config.dashboard.enable and not api.keys and not api.allow_anonymous:
+        logging.getLogger("sensebutler.web.dashboard.app").info(
+            "dashboard: off until api.keys has a key to sign in with"
+        )
+        return []
+    return when_enabled("dashboard", "sensebutler.web.dashboard.app")(runtime)
+
+
 #: every feature, in start order; a new destination or source is one line here
 FEATURES: tuple[Builder, ...] = (
     # sinks
@@ -84,7 +96,7 @@ FEATURES: tuple[Builder, ...] = (
     # the REST API (and its scheduler)
     when_enabled("api", "sensebutler.api.app"),
     # last: the listeners the features above mounted paths on
-    when_enabled("dashboard", "sensebutler.web.dashboard.app"),  # mounts /dashboard; needs the store sink
+    _dashboard,  # mounts /dashboard; needs the store sink
     web.build,
 )
 
