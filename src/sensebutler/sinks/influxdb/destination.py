@@ -16,6 +16,7 @@ loss; 429, 5xx, timeouts and connection errors are retried and spooled.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -144,14 +145,23 @@ class InfluxDestination:
                 if self._bootstrap_pending:
                     await self._bootstrap(at_startup=False)
         try:
-            response = await self._client.post(
-                self.request.path, params=self.request.params, content=b"\n".join(batch)
-            )
+            self._check_write(await self._post(b"\n".join(batch)))
+        finally:
+            # httpx's response and its stream refer to each other, and through them the request
+            # and its body (~0.5 MB a batch of 1,000 points) stay until the cyclic collector runs:
+            # at 20,000 points/s the bodies of a second or more (10-15 MB) were waiting for a full
+            # collection. Collect once the response is gone (~40 µs with the start-up objects
+            # frozen in cli.py), so memory stays at the batches actually in flight.
+            gc.collect()
+
+    async def _post(self, body: bytes) -> httpx.Response:
+        assert self._client is not None
+        try:
+            return await self._client.post(self.request.path, params=self.request.params, content=body)
         except httpx.TimeoutException as exc:
             raise DeliveryError(f"{self.url} timed out ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{self.url} unreachable: {type(exc).__name__}: {exc}") from exc
-        self._check_write(response)
 
     # -- answers ---------------------------------------------------------------------------------
     def _check_write(self, response: httpx.Response) -> None:
