@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import signal
@@ -144,6 +145,7 @@ async def _serve(config: Config, index: int, count: int, conn: Connection) -> No
         for component in components:
             await component.start()
             started.append(component)
+        gc.freeze()  # as the service does after its start (cli.py): no full collection rescans it
         conn.send(("ready", index))
 
         def incoming() -> None:
