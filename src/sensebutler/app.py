@@ -26,8 +26,6 @@ from sensebutler.processors import reload_alerts
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.influxdb import sink as influxdb
-from sensebutler.sinks.mqtt import sink as mqtt
-from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sinks.script_log_files import sink as script_log_files
 from sensebutler.sinks.store import sink as store
@@ -76,8 +74,8 @@ FEATURES: tuple[Builder, ...] = (
     # sinks
     influxdb.build,
     prometheus.build,
-    mqtt.build,
-    newrelic.build,
+    when_enabled("mqtt", "sensebutler.sinks.mqtt.sink"),
+    when_enabled("new_relic", "sensebutler.sinks.newrelic.sink"),
     when_enabled("email", "sensebutler.sinks.email.sink"),
     when_enabled("slack", "sensebutler.sinks.slack.sink"),
     when_enabled("teams", "sensebutler.sinks.teams.sink"),
