@@ -26,8 +26,6 @@ from sensebutler.processors import reload_alerts
 from sensebutler.runtime import Component, Runtime, StartupError
 from sensebutler.sinks.base import Sink
 from sensebutler.sinks.influxdb import sink as influxdb
-from sensebutler.sinks.mqtt import sink as mqtt
-from sensebutler.sinks.newrelic import sink as newrelic
 from sensebutler.sinks.prometheus import sink as prometheus
 from sensebutler.sinks.script_log_files import sink as script_log_files
 from sensebutler.sinks.store import sink as store
@@ -59,13 +57,25 @@ def when_enabled(section: str, module: str) -> Builder:
     return build
 
 
+def _dashboard(runtime: Runtime) -> Sequence[Component]:
+    """The dashboard's builder, imported (with FastAPI for its sign-in) only when it can run: it is
+    on by default but stays off until ``api.keys`` has a key (or anonymous access is allowed)."""
+    api = runtime.config.api
+    if runtime.config.dashboard.enable and not api.keys and not api.allow_anonymous:
+        logging.getLogger("sensebutler.web.dashboard.app").info(
+            "dashboard: off until api.keys has a key to sign in with"
+        )
+        return []
+    return when_enabled("dashboard", "sensebutler.web.dashboard.app")(runtime)
+
+
 #: every feature, in start order; a new destination or source is one line here
 FEATURES: tuple[Builder, ...] = (
     # sinks
     influxdb.build,
     prometheus.build,
-    mqtt.build,
-    newrelic.build,
+    when_enabled("mqtt", "sensebutler.sinks.mqtt.sink"),
+    when_enabled("new_relic", "sensebutler.sinks.newrelic.sink"),
     when_enabled("email", "sensebutler.sinks.email.sink"),
     when_enabled("slack", "sensebutler.sinks.slack.sink"),
     when_enabled("teams", "sensebutler.sinks.teams.sink"),
@@ -84,7 +94,7 @@ FEATURES: tuple[Builder, ...] = (
     # the REST API (and its scheduler)
     when_enabled("api", "sensebutler.api.app"),
     # last: the listeners the features above mounted paths on
-    when_enabled("dashboard", "sensebutler.web.dashboard.app"),  # mounts /dashboard; needs the store sink
+    _dashboard,  # mounts /dashboard; needs the store sink
     web.build,
 )
 

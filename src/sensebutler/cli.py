@@ -19,7 +19,6 @@ import typer
 from ruamel.yaml import YAML
 
 from sensebutler import __version__
-from sensebutler.app import run as run_app
 from sensebutler.config import Config, ConfigError, load_config, secret_values
 from sensebutler.logs import setup_logging
 from sensebutler.runtime import Runtime, StartupError, install_stop_signals
@@ -103,6 +102,11 @@ def run(
 
 
 async def _run_until_signalled(config: Config) -> None:
+    # imported here, not at the top: a UDP worker process started from the ``sensebutler`` script
+    # imports this module again (multiprocessing's spawn re-runs the main script), and it needs
+    # none of the app's modules (~7 MB of memory in each worker)
+    from sensebutler.app import run as run_app
+
     stop = asyncio.Event()
     install_stop_signals(stop)
     await run_app(config, stop, ready=_freeze_startup_objects)

@@ -1,23 +1,21 @@
 """``build(runtime)``: the monitors ``monitors:`` enables, as one :class:`MonitorRunner` plus the
-components that are not periodic checks (restart detection, active users)."""
+components that are not periodic checks (restart detection, active users).
+
+Each monitor's module is imported only when its section is on: the log database monitor brings
+asyncpg, the heartbeat httpx, and a service without monitors (or its UDP worker processes) should
+not carry them (memory, start-up time).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from sensebutler.monitors import sc_exe
-from sensebutler.monitors.active_users import ActiveUsersMonitor
-from sensebutler.monitors.heartbeat import Heartbeat
-from sensebutler.monitors.license_release import LicenseReleaseMonitor
-from sensebutler.monitors.licenses import LicenseUsageMonitor, ServerLicenseMonitor
-from sensebutler.monitors.log_db import LogDbMonitor
-from sensebutler.monitors.restarts import EngineRestarts
-from sensebutler.monitors.schedule import Check, MonitorRunner
-from sensebutler.monitors.services import ServiceMonitor
-from sensebutler.monitors.uptime import UptimeMonitor
-from sensebutler.monitors.version import VersionMonitor
 from sensebutler.runtime import Component, Runtime, StartupError
+
+if TYPE_CHECKING:
+    from sensebutler.monitors.schedule import Check
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +31,8 @@ def _checks(runtime: Runtime) -> list[Check]:
         if section.probe == "sc_exe" and not section.hosts:
             raise StartupError("monitors.services uses probe sc_exe, which needs the hosts to ask (hosts:)")
         if section.probe == "sc_exe":
+            from sensebutler.monitors import sc_exe
+
             try:
                 for watched in section.hosts:
                     sc_exe.check_host(watched.host)
@@ -44,6 +44,8 @@ def _checks(runtime: Runtime) -> list[Check]:
                 log.warning(
                     "monitors.services: probe sc_exe works on Windows only; every check will fail here"
                 )
+        from sensebutler.monitors.services import ServiceMonitor
+
         qrs = runtime.qlik.qrs if section.probe == "qrs" else None
         checks.append(ServiceMonitor(section, qrs, restarts=monitors.restarts.enable))
     wanted = [
@@ -54,12 +56,20 @@ def _checks(runtime: Runtime) -> list[Check]:
     if wanted and not config.qlik.qrs.host:
         raise StartupError(f"monitors.{wanted[0]} is enabled but qlik.qrs.host is empty")
     if monitors.license_usage.enable:
+        from sensebutler.monitors.licenses import LicenseUsageMonitor
+
         checks.append(LicenseUsageMonitor(monitors.license_usage, runtime.qlik.qrs))
     if monitors.license_release.enable:
+        from sensebutler.monitors.license_release import LicenseReleaseMonitor
+
         checks.append(LicenseReleaseMonitor(monitors.license_release, runtime.qlik.qrs))
     if monitors.server_license.enable:
+        from sensebutler.monitors.licenses import ServerLicenseMonitor
+
         checks.append(ServerLicenseMonitor(monitors.server_license, runtime.qlik.qrs))
     if monitors.version.enable:
+        from sensebutler.monitors.version import VersionMonitor
+
         host = monitors.version.host or config.qlik.qrs.host
         if not host:
             raise StartupError("monitors.version is enabled but neither its host nor qlik.qrs.host is set")
@@ -68,10 +78,16 @@ def _checks(runtime: Runtime) -> list[Check]:
             VersionMonitor(monitors.version, qlik.http, host, config.qlik.about_port, runtime.state)
         )
     if monitors.heartbeat.enable:
+        from sensebutler.monitors.heartbeat import Heartbeat
+
         checks.append(Heartbeat(monitors.heartbeat))
     if monitors.uptime.enable:
+        from sensebutler.monitors.uptime import UptimeMonitor
+
         checks.append(UptimeMonitor(monitors.uptime))
     if monitors.log_db.enable:
+        from sensebutler.monitors.log_db import LogDbMonitor
+
         checks.append(LogDbMonitor(monitors.log_db, config.qlik.servers, runtime.state_dir))
     return checks
 
@@ -80,9 +96,13 @@ def build(runtime: Runtime) -> list[Component]:
     components: list[Component] = []
     checks = _checks(runtime)
     if checks:
+        from sensebutler.monitors.schedule import MonitorRunner
+
         components.append(MonitorRunner(checks, runtime.router.publish))
     monitors = runtime.config.monitors
     if monitors.active_users.enable:
+        from sensebutler.monitors.active_users import ActiveUsersMonitor
+
         if not runtime.config.udp.user_events.enable:
             log.warning("monitors.active_users counts sessions from udp.user_events, which is off")
         seed = monitors.active_users.seed_from_proxy and bool(runtime.config.qlik.servers)
@@ -97,6 +117,8 @@ def build(runtime: Runtime) -> list[Component]:
         )
     if monitors.restarts.enable:
         if runtime.config.polling.health.enable:
+            from sensebutler.monitors.restarts import EngineRestarts
+
             components.append(EngineRestarts(runtime.router.publish))
         if not runtime.config.polling.health.enable and not monitors.services.enable:
             log.warning(

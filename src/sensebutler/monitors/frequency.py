@@ -1,13 +1,12 @@
 """How often a monitor runs: Butler's text form (``every 30 seconds``, ``every 6 hours``), a number of
-seconds, or a cron expression (5 fields, or 6 with seconds first; croniter)."""
+seconds, or a cron expression (5 fields, or 6 with seconds first; croniter, imported only for a
+cron expression: every configuration loads this module, few use cron)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from croniter import croniter
 
 _UNITS = {
     "second": 1.0,
@@ -37,6 +36,8 @@ class Frequency:
         if self.interval_s is not None:
             return self.interval_s
         assert self.cron is not None
+        from croniter import croniter
+
         start = now or datetime.now(UTC)
         following: datetime = croniter(self.cron, start).get_next(datetime)
         return max(0.0, (following - start).total_seconds())
@@ -60,6 +61,8 @@ def parse_frequency(value: str | float | int) -> Frequency:
             return Frequency(text, interval_s=interval)
     fields = text.split()
     if len(fields) in (5, 6):
+        from croniter import croniter
+
         # croniter takes seconds as a 6th field at the end; a 6-field cron here has them first
         expression = " ".join([*fields[1:], fields[0]]) if len(fields) == 6 else text
         if croniter.is_valid(expression):

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import import_module
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -44,6 +46,12 @@ log = logging.getLogger(__name__)
 REPORT_INTERVAL_S = 0.5
 #: what a worker may take to start (imports, sinks' bootstrap)
 START_TIMEOUT_S = 60.0
+#: the push sinks that may take log events: config section → module with ``build``
+WORKER_SINKS = (
+    ("influxdb", "sensebutler.sinks.influxdb.sink"),
+    ("mqtt", "sensebutler.sinks.mqtt.sink"),
+    ("new_relic", "sensebutler.sinks.newrelic.sink"),
+)
 #: the kinds a worker publishes
 WORKER_KINDS = frozenset({"log", "qix_perf"})
 
@@ -75,13 +83,11 @@ class Snapshot:
 
 def worker_sinks(runtime: Runtime) -> list[Sink]:
     """The push sinks that take log or QIX performance events, built as the service builds them."""
-    from sensebutler.sinks.influxdb import sink as influxdb
-    from sensebutler.sinks.mqtt import sink as mqtt
-    from sensebutler.sinks.newrelic import sink as newrelic
-
     sinks: list[Sink] = []
-    for build in (influxdb.build, mqtt.build, newrelic.build):
-        for sink in build(runtime):
+    for section, module in WORKER_SINKS:
+        if not getattr(runtime.config, section).enable:
+            continue  # not imported (memory of every worker process)
+        for sink in import_module(module).build(runtime):
             if isinstance(sink, Sink) and sink.kinds & WORKER_KINDS:
                 sinks.append(sink)
     return sinks
@@ -144,6 +150,7 @@ async def _serve(config: Config, index: int, count: int, conn: Connection) -> No
         for component in components:
             await component.start()
             started.append(component)
+        gc.freeze()  # as the service does after its start (cli.py): no full collection rescans it
         conn.send(("ready", index))
 
         def incoming() -> None:
