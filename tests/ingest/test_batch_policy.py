@@ -158,6 +158,20 @@ class FailingRenderer:
         line: str = self.real.udp_line(event)
         return line
 
+    def encode(self, event: Event) -> list[bytes]:
+        if getattr(event, "host", "") == self.bad_host:
+            raise ValueError("cannot encode")
+        records: list[bytes] = self.real.encode(event)
+        return records
+
+
+def failing_mapping(bad_host: str) -> InfluxMapping:
+    """A v1 mapping whose renderer fails for the events of ``bad_host`` (one event and batch paths)."""
+    mapping = InfluxMapping(MappingOptions(version=1))
+    mapping._renderer = FailingRenderer(mapping._renderer, bad_host)  # type: ignore[assignment]
+    mapping.encode = mapping._renderer.encode
+    return mapping
+
 
 def influx_sink(mapping: InfluxMapping) -> InfluxSink:
     config = Config()  # never opened: the records stay in the delivery's queue
@@ -172,10 +186,7 @@ def test_the_influx_sink_encodes_a_batch_as_each_event_alone(count: int, bad_eve
             msgspec.structs.replace(e, host="broken") if n % bad_every == 1 else e
             for n, e in enumerate(events)
         ]
-    one_pass, single = InfluxMapping(MappingOptions(version=1)), InfluxMapping(MappingOptions(version=1))
-    one_pass._renderer = FailingRenderer(one_pass._renderer, "broken")  # type: ignore[assignment]
-    single._renderer = FailingRenderer(single._renderer, "broken")  # type: ignore[assignment]
-    batch_sink, single_sink = influx_sink(one_pass), influx_sink(single)
+    batch_sink, single_sink = influx_sink(failing_mapping("broken")), influx_sink(failing_mapping("broken"))
     batch_sink.submit_many(events)
     for event in events:
         single_sink.submit(event)
