@@ -89,18 +89,17 @@ class InputHandler(ABC):
         try:
             self._publish_many(events)
         except Exception:  # a consumer broke its promise not to raise
-            stats.processed -= len(events)
-            stats.failed += len(events)
-            self._failed_log.log(
-                logging.ERROR,
-                "publish",
-                "%s: failed to publish %d event(s)",
-                self.name,
-                len(events),
-                exc_info=True,
-            )
+            self._publish_failed(len(events))
             return
         stats.published += len(events)
+
+    def _publish_failed(self, count: int) -> None:
+        """Events a consumer raised on count as failed, not processed (logged with the traceback)."""
+        self.stats.processed -= count
+        self.stats.failed += count
+        self._failed_log.log(
+            logging.ERROR, "publish", "%s: failed to publish %d event(s)", self.name, count, exc_info=True
+        )
 
     def _malformed(self, bad: MalformedDatagram) -> None:
         self.stats.malformed[bad.reason.value] += 1
@@ -198,22 +197,12 @@ class LogEventsHandler(InputHandler):
                 self._publish(kind, events)
 
     def _publish(self, kind: str, events: list[Event]) -> None:
-        stats = self.stats
         try:
             self._publish_kind(kind, events)
         except Exception:  # a consumer broke its promise not to raise
-            stats.processed -= len(events)
-            stats.failed += len(events)
-            self._failed_log.log(
-                logging.ERROR,
-                "publish",
-                "%s: failed to publish %d event(s)",
-                self.name,
-                len(events),
-                exc_info=True,
-            )
+            self._publish_failed(len(events))
             return
-        stats.published += len(events)
+        self.stats.published += len(events)
 
     def _failed_one(self) -> None:
         self.stats.failed += 1
