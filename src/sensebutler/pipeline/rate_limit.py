@@ -20,17 +20,7 @@ class TokenBucket:
 
     def take(self, now: float | None = None) -> bool:
         """Take one token; False when the bucket is empty (the caller drops and counts)."""
-        if now is None:
-            now = time.monotonic()
-        tokens = self._tokens + (now - self._last) * self.rate
-        self._last = now
-        if tokens > self.burst:
-            tokens = self.burst
-        if tokens < 1.0:
-            self._tokens = tokens
-            return False
-        self._tokens = tokens - 1.0
-        return True
+        return self.take_up_to(1, now) == 1
 
     def take_up_to(self, count: int, now: float | None = None) -> int:
         """Take up to ``count`` tokens at once; how many were taken (the rest are refused)."""

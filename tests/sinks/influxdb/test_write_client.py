@@ -161,6 +161,30 @@ async def test_a_new_connection_that_closes_without_an_answer_fails(raw: RawServ
     await writes.aclose()
 
 
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"SSH-2.0-OpenSSH_9.2\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+    ],
+)
+async def test_an_unreadable_answer_fails_clearly_and_the_next_write_works(raw: RawServer, garbage: bytes) -> None:
+    raw.script(garbage, close_after=True)
+    raw.script(b"HTTP/1.1 204 No Content\r\n\r\n")
+    writes = client(raw)
+    try:
+        with pytest.raises(WriteFailed, match="unreadable answer") as failed:
+            await writes.post("/write", b"a", "text/plain")
+        assert not failed.value.timed_out
+        answer = await writes.post("/write", b"b", "text/plain")
+        assert answer.status == 204
+    finally:
+        await writes.aclose()
+
+
 async def test_no_answer_within_the_timeout_fails_as_a_timeout() -> None:
     hold: list[asyncio.StreamWriter] = []
 

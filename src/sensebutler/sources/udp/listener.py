@@ -420,15 +420,7 @@ class UdpListener:
                 dropped["rate_limited"] += 1
                 continue
             admitted.append(data)
-        if admitted:
-            try:
-                self.handler(admitted, received_ns)
-            except Exception:  # the handler counts each datagram itself; this is a bug in it
-                stats.failed += len(admitted)
-                self._refused.log(
-                    logging.ERROR, "handler", "%s: failed to handle datagrams", self.name, exc_info=True
-                )
-        stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
+        self._hand_over(admitted, received_ns, started, len(batch))
 
     def _handle_plain(self, batch: list[bytes], received_ns: int) -> None:
         """:meth:`_handle` for datagrams read without their sender (no allow-list): size → rate limit."""
@@ -446,6 +438,11 @@ class UdpListener:
             if allowed < len(admitted):
                 stats.dropped["rate_limited"] += len(admitted) - allowed
                 admitted = admitted[:allowed]
+        self._hand_over(admitted, received_ns, started, len(batch))
+
+    def _hand_over(self, admitted: list[bytes], received_ns: int, started: int, read: int) -> None:
+        """The admitted datagrams to the handler; the batch's processing time per datagram read."""
+        stats = self.stats
         if admitted:
             try:
                 self.handler(admitted, received_ns)
@@ -454,7 +451,7 @@ class UdpListener:
                 self._refused.log(
                     logging.ERROR, "handler", "%s: failed to handle datagrams", self.name, exc_info=True
                 )
-        stats.processing_ns.append((time.perf_counter_ns() - started) // len(batch))
+        stats.processing_ns.append((time.perf_counter_ns() - started) // read)
 
     # -- stop ------------------------------------------------------------------------------------
     async def _drain(self, sock: socket.socket, deadline: float) -> None:
